@@ -1,0 +1,55 @@
+"""Settings read from the environment, with defaults for the embedded (SQLite) set-up."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_database_url(var_dir: Path) -> str:
+    return f"sqlite:///{var_dir / 'clinic.db'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live. Build with :func:`load_settings`; pass explicitly in tests."""
+
+    root: Path = PROJECT_ROOT
+    var_dir: Path = PROJECT_ROOT / "var"
+    database_url: str = ""
+    content_dir: Path = PROJECT_ROOT / "data" / "content"
+    rasa_url: str = "http://127.0.0.1:5005"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def spool_dir(self) -> Path:
+        """Urgent escalations that could not be written yet wait here as JSON files."""
+        return self.var_dir / "spool"
+
+
+def load_settings() -> Settings:
+    """Settings from environment variables (``CLINIC_*``) with embedded defaults."""
+    var_dir = Path(os.environ.get("CLINIC_VAR_DIR", PROJECT_ROOT / "var")).resolve()
+    return Settings(
+        var_dir=var_dir,
+        database_url=os.environ.get("CLINIC_DATABASE_URL") or _default_database_url(var_dir),
+        content_dir=Path(os.environ.get("CLINIC_CONTENT_DIR", PROJECT_ROOT / "data" / "content")),
+        rasa_url=os.environ.get("CLINIC_RASA_URL", "http://127.0.0.1:5005"),
+    )
+
+
+def rasa_token(settings: Settings) -> str:
+    """The Rasa HTTP API token: ``RASA_AUTH_TOKEN`` or one generated once into ``var/``."""
+    token = os.environ.get("RASA_AUTH_TOKEN")
+    if token:
+        return token
+    path = settings.var_dir / "rasa-auth-token"
+    if not path.exists():
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

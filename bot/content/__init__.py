@@ -1,0 +1,1 @@
+"""Vetted content: the guide, the approved answers, clinic facts and conversation messages."""

@@ -1,0 +1,48 @@
+"""Clinic facts and vetted conversation messages, formatted with those facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Messages:
+    """Fixed, reviewed texts for everything that is not an FAQ answer."""
+
+    clinic: dict[str, str]
+    placeholders: tuple[str, ...]
+    texts: dict[str, str]
+    buttons: dict[str, list[dict[str, str]]]
+    suggestions: dict[str, str]
+
+    @classmethod
+    def load(cls, content_dir: Path) -> Messages:
+        clinic_raw = yaml.safe_load((content_dir / "clinic.yml").read_text(encoding="utf-8"))
+        raw = yaml.safe_load((content_dir / "messages.yml").read_text(encoding="utf-8"))
+        return cls(
+            clinic={k: str(v) for k, v in clinic_raw["clinic"].items()},
+            placeholders=tuple(clinic_raw.get("placeholders") or ()),
+            texts={k: " ".join(str(v).split()) for k, v in raw["messages"].items()},
+            buttons=raw.get("buttons") or {},
+            suggestions=raw.get("suggestions") or {},
+        )
+
+    def text(self, key: str) -> str:
+        """The message ``key`` with clinic facts filled in."""
+        return self.texts[key].format(**self.clinic)
+
+    def button_list(self, key: str) -> list[dict[str, str]]:
+        """Rasa buttons whose payload triggers the intent directly (``/intent``)."""
+        return [
+            {"title": b["title"], "payload": f"/{b['intent']}"} for b in self.buttons.get(key, [])
+        ]
+
+    def suggestion_buttons(self, intents: list[str]) -> list[dict[str, str]]:
+        return [
+            {"title": self.suggestions[i], "payload": f"/{i}"}
+            for i in intents
+            if i in self.suggestions
+        ]

@@ -1,0 +1,142 @@
+"""Creating escalations. Urgent ones are never lost: failed writes are spooled and retried."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from bot.db.models import PRIORITY_URGENT, STATUS_OPEN, Escalation, utcnow
+from bot.db.session import session_scope
+
+logger = logging.getLogger(__name__)
+
+RETRY_DELAYS_S = (0.2, 1.0)  # in-request retries before spooling
+SPOOL_RETRY_INTERVAL_S = 10.0
+
+
+@dataclass
+class EscalationRequest:
+    """What an action knows when it hands a conversation to staff."""
+
+    dedup_key: str
+    conversation_id: str
+    reason: str
+    priority: str
+    trigger_intent: str | None = None
+    matched_rule: str | None = None
+    transcript: list[dict] = field(default_factory=list)
+
+
+def write_escalation(database_url: str, request: EscalationRequest) -> int:
+    """Insert the escalation (once per ``dedup_key``) and return its id."""
+    try:
+        with session_scope(database_url) as session:
+            row = Escalation(
+                dedup_key=request.dedup_key,
+                conversation_id=request.conversation_id,
+                reason=request.reason,
+                priority=request.priority,
+                status=STATUS_OPEN,
+                created_at=utcnow(),
+                trigger_intent=request.trigger_intent,
+                matched_rule=request.matched_rule,
+                transcript=request.transcript,
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+    except IntegrityError:
+        # Already written by an earlier attempt (a retry after a timeout, or the spool).
+        with session_scope(database_url) as session:
+            existing = session.scalars(
+                select(Escalation.id).where(Escalation.dedup_key == request.dedup_key)
+            ).first()
+            if existing is None:
+                raise
+            return existing
+
+
+class EscalationWriter:
+    """Writes escalations; for urgent ones, retries and spools to disk rather than lose them."""
+
+    def __init__(self, database_url: str, spool_dir: Path) -> None:
+        self.database_url = database_url
+        self.spool_dir = spool_dir
+        self._retry_thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def write(self, request: EscalationRequest) -> int | None:
+        """Write now; returns the id, or None when an urgent one was spooled for retry.
+
+        Raises:
+            SQLAlchemyError: for a normal-priority escalation the database refused.
+        """
+        attempts = len(RETRY_DELAYS_S) + 1 if request.priority == PRIORITY_URGENT else 1
+        for attempt in range(attempts):
+            try:
+                escalation_id = write_escalation(self.database_url, request)
+                logger.info(
+                    "escalation %s created: reason=%s priority=%s",
+                    escalation_id,
+                    request.reason,
+                    request.priority,
+                )
+                return escalation_id
+            except SQLAlchemyError as error:
+                logger.error("escalation write failed (attempt %d): %s", attempt + 1, error)
+                if request.priority != PRIORITY_URGENT:
+                    raise
+                if attempt < len(RETRY_DELAYS_S):
+                    time.sleep(RETRY_DELAYS_S[attempt])
+        self._spool(request)
+        return None
+
+    def _spool(self, request: EscalationRequest) -> None:
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        path = self.spool_dir / f"escalation-{request.dedup_key}.json"
+        path.write_text(json.dumps(asdict(request)), encoding="utf-8")
+        logger.critical(
+            "URGENT ESCALATION NOT IN DATABASE: conversation %s spooled to %s; retrying every %ss",
+            request.conversation_id,
+            path,
+            SPOOL_RETRY_INTERVAL_S,
+        )
+        self._start_retry_thread()
+
+    def _start_retry_thread(self) -> None:
+        with self._lock:
+            if self._retry_thread and self._retry_thread.is_alive():
+                return
+            self._retry_thread = threading.Thread(
+                target=self._retry_until_empty, name="urgent-spool-retry", daemon=True
+            )
+            self._retry_thread.start()
+
+    def _retry_until_empty(self) -> None:
+        while self.flush_spool() > 0:
+            time.sleep(SPOOL_RETRY_INTERVAL_S)
+
+    def pending(self) -> list[Path]:
+        return sorted(self.spool_dir.glob("escalation-*.json")) if self.spool_dir.exists() else []
+
+    def flush_spool(self) -> int:
+        """Try every spooled escalation once; returns how many are still waiting."""
+        waiting = 0
+        for path in self.pending():
+            try:
+                request = EscalationRequest(**json.loads(path.read_text(encoding="utf-8")))
+                escalation_id = write_escalation(self.database_url, request)
+            except SQLAlchemyError as error:
+                waiting += 1
+                logger.critical("spooled urgent escalation %s still not written: %s", path, error)
+                continue
+            path.unlink()
+            logger.warning("spooled escalation %s written as id %s", path.name, escalation_id)
+        return waiting

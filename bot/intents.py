@@ -1,0 +1,33 @@
+"""The intent taxonomy. Clinic reporting depends on these exact names."""
+
+from __future__ import annotations
+
+FAQ_INTENTS = frozenset(
+    {
+        "ask_how_it_works",
+        "ask_procedure",
+        "ask_first_visit",
+        "ask_session_length",
+        "ask_injection_pain",
+        "ask_aftercare",
+        "ask_when_results",
+        "ask_treatment_schedule",
+        "ask_side_effects",
+        "ask_serious_risks",
+        "ask_eligibility",
+        "ask_is_it_a_cure",
+        "ask_other_services",
+    }
+)
+# Intents answered with a vetted answer from the guide.
+ANSWERED_INTENTS = FAQ_INTENTS
+ADMIN_INTENTS = frozenset({"ask_cost_insurance", "book_appointment"})
+CLINICAL = "clinical_question"
+URGENT = "report_urgent_symptoms"
+SAFETY_INTENTS = frozenset({CLINICAL, URGENT})
+SMALLTALK_INTENTS = frozenset(
+    {"greet", "goodbye", "thank", "bot_challenge", "affirm", "deny", "out_of_scope"}
+)
+REQUEST_HUMAN = "request_human"
+NLU_FALLBACK = "nlu_fallback"
+ALL_INTENTS = FAQ_INTENTS | ADMIN_INTENTS | SAFETY_INTENTS | SMALLTALK_INTENTS | {REQUEST_HUMAN}
