@@ -8,8 +8,8 @@ could cost a life.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import spacy
 from spacy.language import Language

@@ -56,7 +56,6 @@ class AnswerSpec:
     section: str
     reviewer: str
     reviewed_on: dt.date
-    urgent_button: bool = False
 
 
 def load_answer_specs(path: Path) -> list[AnswerSpec]:
@@ -79,7 +78,6 @@ def load_answer_specs(path: Path) -> list[AnswerSpec]:
                     section=str(entry["section"]),
                     reviewer=str(entry["reviewer"]),
                     reviewed_on=reviewed_on,
-                    urgent_button=bool(entry.get("urgent_button", False)),
                 )
             )
         except (KeyError, TypeError, ValueError) as error:

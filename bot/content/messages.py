@@ -17,6 +17,7 @@ class Messages:
     texts: dict[str, str]
     buttons: dict[str, list[dict[str, str]]]
     suggestions: dict[str, str]
+    answer_buttons_by_intent: dict[str, str]
 
     @classmethod
     def load(cls, content_dir: Path) -> Messages:
@@ -28,6 +29,7 @@ class Messages:
             texts={k: " ".join(str(v).split()) for k, v in raw["messages"].items()},
             buttons=raw.get("buttons") or {},
             suggestions=raw.get("suggestions") or {},
+            answer_buttons_by_intent=raw.get("answer_buttons") or {},
         )
 
     def text(self, key: str) -> str:
@@ -39,6 +41,11 @@ class Messages:
         return [
             {"title": b["title"], "payload": f"/{b['intent']}"} for b in self.buttons.get(key, [])
         ]
+
+    def answer_buttons(self, intent: str) -> list[dict[str, str]]:
+        """Buttons shown under the answer for ``intent`` (e.g. "I have these symptoms now")."""
+        key = self.answer_buttons_by_intent.get(intent)
+        return self.button_list(key) if key else []
 
     def suggestion_buttons(self, intents: list[str]) -> list[dict[str, str]]:
         return [

@@ -1,0 +1,77 @@
+"""Answers FAQ intents with the current approved, vetted answer and its guide source."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.common import (
+    ANSWER,
+    HANDOFF,
+    escalation_request,
+    escalation_writer,
+    latest_intent,
+    messages,
+    reply,
+    settings,
+)
+from bot.content.answers import approved_answer
+from bot.db.models import PRIORITY_NORMAL
+from bot.db.session import session_scope
+
+logger = logging.getLogger(__name__)
+
+
+class ActionAnswerFaq(Action):
+    """``action_answer_faq``: never composes text, only returns what was reviewed."""
+
+    def name(self) -> str:
+        return "action_answer_faq"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        intent = latest_intent(tracker).get("name") or ""
+        try:
+            with session_scope(settings().database_url) as session:
+                answer = approved_answer(session, intent)
+        except SQLAlchemyError:
+            logger.exception("could not read the answer for %s", intent)
+            answer = None
+        if answer is None:
+            # No vetted text to give: be honest and hand over rather than improvise.
+            logger.error("no approved answer for intent %s; handing off", intent)
+            try:
+                escalation_writer().write(
+                    escalation_request(tracker, "no_answer", PRIORITY_NORMAL)
+                )
+            except SQLAlchemyError:
+                logger.exception("could not record the missing-answer handoff")
+                reply(dispatcher, messages().text("handoff_failed"), HANDOFF, reason="no_answer")
+                return []
+            reply(dispatcher, messages().text("no_answer"), HANDOFF, reason="no_answer")
+            return []
+        buttons = messages().answer_buttons(intent)
+        reply(
+            dispatcher,
+            answer.text,
+            ANSWER,
+            buttons=buttons,
+            intent=intent,
+            answer_id=answer.answer_id,
+            version=answer.version,
+            source={
+                "document": "Botox for Chronic Migraine: What to Really Expect (patient guide)",
+                "section": answer.section,
+                "quotes": list(answer.quotes),
+                "label": messages().text("source_prefix"),
+                "reviewer": answer.reviewer,
+                "reviewed_on": answer.reviewed_on.isoformat(),
+            },
+        )
+        return []
+

@@ -1,0 +1,142 @@
+"""Rasa's REST and socket.io channels, sending each bot message as one object with metadata.
+
+Rasa's own output channels split a message into separate text and custom-JSON messages and drop
+extra keys. These keep ``text``, ``buttons`` and the action's ``reply_metadata`` together, so a
+widget can tell an answer (with its source) from a handoff or an urgent instruction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import lru_cache
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
+from sanic import Blueprint
+
+logger = logging.getLogger(__name__)
+
+from bot.reply import REPLY_METADATA_KEY, SMALLTALK  # noqa: E402
+
+
+@lru_cache(maxsize=1)
+def _error_reply() -> dict[str, Any]:
+    """Sent when processing produced no reply (action server down, a crash): never silence."""
+    from bot.config import load_settings
+    from bot.content.messages import Messages
+
+    try:
+        text = Messages.load(load_settings().content_dir).text("error")
+    except Exception:  # noqa: BLE001 - the last line of defence must not fail itself
+        logger.exception("could not load the error message; using the built-in one")
+        text = "Sorry, something went wrong on our side. If this is an emergency, call your local emergency number now."
+    return {"text": text, REPLY_METADATA_KEY: {"kind": "error"}}
+
+
+def bot_message(message: dict[str, Any]) -> dict[str, Any]:
+    """The public shape of one bot message: text, buttons, metadata."""
+    out: dict[str, Any] = {"text": message.get("text") or ""}
+    if message.get("buttons"):
+        out["buttons"] = [
+            {"title": b.get("title", ""), "payload": b.get("payload", "")}
+            for b in message["buttons"]
+        ]
+    if message.get("custom"):
+        out["custom"] = message["custom"]
+    out["metadata"] = dict(message.get(REPLY_METADATA_KEY) or {"kind": SMALLTALK})
+    return out
+
+
+class MetadataCollectingOutputChannel(CollectingOutputChannel):
+    """Collects whole bot messages for the REST response."""
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        await self._persist_message({"recipient_id": recipient_id, **bot_message(message)})
+
+
+class MetadataRestInput(RestInput):
+    """``POST /webhooks/rest/webhook``: ``{"sender", "message"}`` in, a list of messages out."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def get_output_channel(self) -> CollectingOutputChannel:
+        return MetadataCollectingOutputChannel()
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        # RestInput builds a plain CollectingOutputChannel inside its handler and returns its
+        # list; ours writes whole messages into that same list.
+        async def with_metadata(message: UserMessage) -> Any:
+            original = message.output_channel
+            if type(original) is not CollectingOutputChannel:
+                return await on_new_message(message)  # streaming: Rasa's own behaviour
+            collector = MetadataCollectingOutputChannel()
+            collector.messages = original.messages
+            message.output_channel = collector
+            try:
+                return await on_new_message(message)
+            finally:
+                if not collector.messages:
+                    await collector.send_response(message.sender_id, dict(_error_reply()))
+
+
+class MetadataSocketIOOutput(SocketIOOutput):
+    """Emits each bot message as one ``bot_uttered`` event with text, quick replies, metadata."""
+
+    sent = 0
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        self.sent += 1
+        payload = bot_message(message)
+        if "buttons" in payload:
+            payload["quick_replies"] = [
+                {"content_type": "text", **button} for button in payload["buttons"]
+            ]
+        await self._send_message(recipient_id, payload)
+
+
+class MetadataSocketIOInput(SocketIOInput):
+    """Rasa's socket.io channel with :class:`MetadataSocketIOOutput`."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "socketio"
+
+    def get_output_channel(self) -> SocketIOOutput | None:
+        channel = super().get_output_channel()
+        if channel is None:
+            return None
+        return MetadataSocketIOOutput(channel.sio, channel.bot_message_evt)
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        async def with_metadata(message: UserMessage) -> Any:
+            channel = message.output_channel
+            if not isinstance(channel, SocketIOOutput):
+                return await on_new_message(message)
+            output = MetadataSocketIOOutput(channel.sio, channel.bot_message_evt)
+            message.output_channel = output
+            try:
+                return await on_new_message(message)
+            finally:
+                if output.sent == 0:
+                    await output.send_response(message.sender_id, dict(_error_reply()))
+
+        return super().blueprint(with_metadata)
+
+
+__all__: list[str] = [
+    "MetadataCollectingOutputChannel",
+    "MetadataRestInput",
+    "MetadataSocketIOInput",
+    "MetadataSocketIOOutput",
+    "REPLY_METADATA_KEY",
+    "bot_message",
+]
