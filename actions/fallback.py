@@ -56,5 +56,6 @@ class ActionFallback(Action):
         buttons = messages().suggestion_buttons(suggested) + messages().button_list(
             "talk_to_person"
         )
-        reply(dispatcher, messages().text("fallback"), FALLBACK, buttons=buttons, suggestions=suggested)
+        text = messages().text("fallback" if suggested else "fallback_no_suggestions")
+        reply(dispatcher, text, FALLBACK, buttons=buttons, suggestions=suggested)
         return []

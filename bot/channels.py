@@ -85,6 +85,8 @@ class MetadataRestInput(RestInput):
                 if not collector.messages:
                     await collector.send_response(message.sender_id, dict(_error_reply()))
 
+        return super().blueprint(with_metadata)
+
 
 class MetadataSocketIOOutput(SocketIOOutput):
     """Emits each bot message as one ``bot_uttered`` event with text, quick replies, metadata."""

@@ -1,0 +1,46 @@
+# Two commands matter: `make run` and `make test`. Both set up what is missing first.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+export PYTHONPATH := $(CURDIR)
+export TF_CPP_MIN_LOG_LEVEL := 2
+export RASA_TELEMETRY_ENABLED := false
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run chat train evaluate test test-fast validate lint bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## Create .venv with the pinned packages (idempotent)
+	@bash scripts/setup.sh
+
+run: setup ## Set up, train if needed, start the assistant on 127.0.0.1 (Ctrl-C stops)
+	@$(BIN)/bot run
+
+chat: setup ## Chat with the running assistant in this terminal
+	@$(BIN)/bot chat
+
+train: setup ## Train the model if data, config or components changed
+	@$(BIN)/bot train
+
+evaluate: setup ## Held-out NLU figures of the current model
+	@$(BIN)/bot evaluate
+
+validate: setup ## rasa data validate
+	@$(BIN)/rasa data validate --domain domain.yml --data data/nlu data/rules --fail-on-warnings
+
+test: setup ## All tests: unit, content, NLU evaluation, Rasa stories, servers end to end
+	@$(BIN)/python -m pytest
+
+test-fast: setup ## Tests that need no trained model
+	@$(BIN)/python -m pytest -m "not slow"
+
+lint: setup ## ruff
+	@$(BIN)/ruff check bot actions tests bench
+
+bench: setup ## Benchmark: training time, parse and REST latency, against the stock pipeline
+	@$(BIN)/python bench/benchmark.py
+
+clean: ## Remove trained models and test artifacts (keeps .venv and var/)
+	rm -rf models .cache test-artifacts .pytest_cache

@@ -1,0 +1,292 @@
+"""``bot``: one command line for running, training, checking and chatting with the assistant."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import click
+
+from bot.config import PROJECT_ROOT, Settings, load_settings, rasa_token
+
+MODELS_DIR = PROJECT_ROOT / "models"
+HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging (may include message text).")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """Patient FAQ assistant for a headache clinic (Botox for chronic migraine)."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = load_settings()
+
+
+# --- database and content ---------------------------------------------------------------
+@main.group()
+def db() -> None:
+    """The bot's database (SQLite under var/ or CLINIC_DATABASE_URL)."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(settings: Settings) -> None:
+    """Create or upgrade the bot's tables with Alembic."""
+    from bot.db.migrate import upgrade
+
+    upgrade(settings.database_url)
+    click.echo("database is up to date")
+
+
+@main.group()
+def content() -> None:
+    """Vetted answers and clinic messages under data/content/."""
+
+
+def _load_content(settings: Settings):  # noqa: ANN202
+    from bot.content.answers import Guide, load_answer_specs
+
+    guide = Guide.load(settings.content_dir / "guide.txt")
+    return guide, load_answer_specs(settings.content_dir / "answers.yml")
+
+
+@content.command("check")
+@click.pass_obj
+def content_check(settings: Settings) -> None:
+    """Check every answer against the guide; list clinic facts still left as placeholders."""
+    from bot.content.answers import check_answer_specs
+    from bot.content.messages import Messages
+
+    guide, specs = _load_content(settings)
+    problems = check_answer_specs(specs, guide)
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    placeholders = Messages.load(settings.content_dir).placeholders
+    if placeholders:
+        click.echo(
+            "note: clinic.yml still has placeholder values for: " + ", ".join(placeholders)
+        )
+    if problems:
+        sys.exit(1)
+    click.echo(f"{len(specs)} answers checked against the guide: ok")
+
+
+@content.command("load")
+@click.pass_obj
+def content_load(settings: Settings) -> None:
+    """Load the vetted answers into the database (new versions only)."""
+    from bot.content.answers import sync_answers
+    from bot.db.session import session_scope
+
+    guide, specs = _load_content(settings)
+    try:
+        with session_scope(settings.database_url) as session:
+            changed = sync_answers(session, specs, guide)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"answers loaded: {changed} changed, {len(specs)} in total")
+
+
+# --- model ------------------------------------------------------------------------------
+@main.command()
+@click.option("--force", is_flag=True, help="Train even if a model for these inputs exists.")
+def train(force: bool) -> None:
+    """Train the model if its inputs (data, config, components) changed."""
+    from bot.training import train as train_model
+
+    path, seconds = train_model(MODELS_DIR, force=force)
+    if seconds is None:
+        click.echo(f"model is up to date: {path.relative_to(PROJECT_ROOT)}")
+    else:
+        click.echo(f"trained {path.relative_to(PROJECT_ROOT)} in {seconds:.1f} s")
+
+
+@main.command()
+@click.option("--heldout", type=click.Path(exists=True, path_type=Path), default=HELDOUT)
+@click.option("--json-out", type=click.Path(path_type=Path), help="Also write the figures here.")
+def evaluate(heldout: Path, json_out: Path | None) -> None:
+    """Score the current model on the held-out file (safety layer and fallback included)."""
+    from bot.training import evaluate_model, train as train_model
+
+    path, _ = train_model(MODELS_DIR)
+    evaluation = evaluate_model(path, heldout)
+    summary = evaluation.summary()
+    for key, value in summary.items():
+        click.echo(f"{key:>16}: {value}")
+    for (expected, predicted), count in evaluation.confusions(10):
+        click.echo(f"  confused {expected} -> {predicted}: {count}")
+    if json_out:
+        json_out.write_text(json.dumps(summary, indent=2))
+
+
+# --- serving ----------------------------------------------------------------------------
+def prepare(settings: Settings) -> Path:
+    """Everything the servers need: schema, content, a trained model. Returns the model."""
+    from bot.content.answers import sync_answers
+    from bot.db.migrate import upgrade
+    from bot.db.session import session_scope
+    from bot.training import train as train_model
+
+    upgrade(settings.database_url)
+    guide, specs = _load_content(settings)
+    with session_scope(settings.database_url) as session:
+        sync_answers(session, specs, guide)
+    from bot.escalations import EscalationWriter
+
+    waiting = EscalationWriter(settings.database_url, settings.spool_dir).flush_spool()
+    if waiting:
+        click.echo(f"warning: {waiting} urgent escalations still spooled in {settings.spool_dir}")
+    path, seconds = train_model(MODELS_DIR)
+    if seconds is not None:
+        click.echo(f"trained {path.name} in {seconds:.0f} s")
+    return path
+
+
+@main.command()
+@click.option("--rasa-port", default=5005, show_default=True)
+@click.option("--action-port", default=5055, show_default=True)
+@click.option("--cors", multiple=True, help="Origin allowed to call the Rasa server (repeatable).")
+@click.pass_obj
+def run(settings: Settings, rasa_port: int, action_port: int, cors: tuple[str, ...]) -> None:
+    """Prepare what is missing, start the action and Rasa servers, wait for Ctrl-C."""
+    from bot.servers import ServerSet
+
+    model = prepare(settings)
+    servers = ServerSet(
+        settings,
+        model,
+        rasa_token(settings),
+        rasa_port=rasa_port,
+        action_port=action_port,
+        cors_origins=cors,
+        log_dir=settings.var_dir / "logs",
+    )
+    click.echo("starting the action server and the Rasa server (about 30 s) ...")
+    servers.start()
+    click.echo(
+        "\nready. The assistant is running on 127.0.0.1:\n"
+        f"  REST:      POST {servers.rasa_url}/webhooks/rest/webhook "
+        '{"sender": "me", "message": "does it hurt?"}\n'
+        f"  socket.io: {servers.rasa_url}/socket.io\n"
+        "  terminal:  make chat    (in another terminal)\n"
+        f"  logs:      {settings.var_dir / 'logs'}\n"
+        "Ctrl-C stops everything."
+    )
+    stop = {"now": False}
+
+    def _stop(*_: object) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stop["now"]:
+            if any(p.poll() is not None for p in servers.processes):
+                click.echo("a server stopped unexpectedly; see the logs", err=True)
+                break
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        click.echo("stopping ...")
+        servers.stop()
+
+
+@main.command()
+@click.option("--url", default=None, help="Rasa server URL (default: CLINIC_RASA_URL or :5005).")
+@click.option("--sender", default=None, help="Conversation id (default: a new random one).")
+@click.pass_obj
+def chat(settings: Settings, url: str | None, sender: str | None) -> None:
+    """Chat with the running assistant in the terminal, as a patient would."""
+    from bot.servers import http_json
+
+    url = (url or settings.rasa_url).rstrip("/")
+    sender = sender or f"terminal-{uuid.uuid4().hex[:8]}"
+    click.echo(f"Chatting as {sender} with {url}. Empty line or Ctrl-D to quit.\n")
+    while True:
+        try:
+            text = input("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            click.echo()
+            return
+        if not text:
+            return
+        try:
+            status, replies = http_json(
+                "POST", f"{url}/webhooks/rest/webhook", {"sender": sender, "message": text}, 30
+            )
+        except OSError as error:
+            click.echo(f"[cannot reach the assistant at {url}: {error}. Is `make run` running?]")
+            continue
+        if status != 200 or not isinstance(replies, list):
+            click.echo(f"[the assistant answered HTTP {status}]")
+            continue
+        for message in replies:
+            _print_reply(message)
+
+
+def _print_reply(message: dict) -> None:
+    meta = message.get("metadata") or {}
+    kind = meta.get("kind", "?")
+    style = {"urgent": {"fg": "red", "bold": True}, "handoff": {"fg": "yellow"}}.get(kind, {})
+    click.secho(f"bot [{kind}]> {message.get('text', '')}", **style)
+    source = meta.get("source")
+    if source:
+        click.secho(f"    {source.get('label')} {source.get('section')}", dim=True)
+        for quote in source.get("quotes", []):
+            click.secho(f'      "{quote}"', dim=True)
+    for button in message.get("buttons") or []:
+        click.secho(f"    [{button['title']}]  (type: {button['payload']})", fg="cyan")
+
+
+# --- escalations ------------------------------------------------------------------------
+@main.group()
+def escalations() -> None:
+    """Escalations handed to staff."""
+
+
+@escalations.command("list")
+@click.option("--status", default="open", show_default=True)
+@click.pass_obj
+def escalations_list(settings: Settings, status: str) -> None:
+    """List escalations, urgent first, then oldest first (no message text is printed)."""
+    from sqlalchemy import case, select
+
+    from bot.db.models import Escalation
+    from bot.db.session import session_scope
+
+    with session_scope(settings.database_url) as session:
+        rows = session.scalars(
+            select(Escalation)
+            .where(Escalation.status == status)
+            .order_by(case((Escalation.priority == "urgent", 0), else_=1), Escalation.created_at)
+        ).all()
+        for row in rows:
+            click.echo(
+                f"#{row.id:<5} {row.priority:<7} {row.reason:<10} {row.created_at:%Y-%m-%d %H:%M} "
+                f"conversation={row.conversation_id} turns={len(row.transcript)}"
+            )
+        click.echo(f"{len(rows)} {status}")
+
+
+@escalations.command("flush")
+@click.pass_obj
+def escalations_flush(settings: Settings) -> None:
+    """Write urgent escalations spooled to var/spool/ while the database was unreachable."""
+    from bot.escalations import EscalationWriter
+
+    waiting = EscalationWriter(settings.database_url, settings.spool_dir).flush_spool()
+    click.echo(f"{waiting} still waiting")
+    if waiting:
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
