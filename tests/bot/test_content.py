@@ -1,0 +1,177 @@
+"""The vetted content: every quote verbatim, one approved answer per FAQ intent, nothing the
+guide does not say, and the database sync keeping versions."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+import spacy
+
+from bot.content.answers import (
+    Guide,
+    approved_answer,
+    check_answer_specs,
+    load_answer_specs,
+    sync_answers,
+)
+from bot.content.messages import Messages
+from bot.db.models import Answer
+from bot.db.session import session_scope
+from bot.intents import ADMIN_INTENTS, FAQ_INTENTS
+from tests.conftest import CONTENT_DIR
+
+GUIDE = Guide.load(CONTENT_DIR / "guide.txt")
+SPECS = load_answer_specs(CONTENT_DIR / "answers.yml")
+APPROVED = [s for s in SPECS if s.status == "approved"]
+
+# Words an answer may use that are not in the guide: pronouns, linking and framing words that
+# state no fact. Anything medical must come from the guide.
+FRAMING_WORDS = {
+    "give",  # "the injections are given", "we give you a plan"
+    "mean",  # "chronic migraine, meaning 15 or more headache days"
+    "personalise",  # UK spelling of the guide's "personalized"
+}
+
+
+def _lemmas(text: str) -> set[str]:
+    nlp = _nlp()
+    return {
+        t.lemma_.lower()
+        for t in nlp(text.lower().replace("\u2019", "'"))
+        if t.is_alpha and not t.is_stop
+    }
+
+
+_NLP = None
+
+
+def _nlp():
+    global _NLP
+    if _NLP is None:
+        _NLP = spacy.blank("en")
+        _NLP.add_pipe("lemmatizer", config={"mode": "lookup"})
+        _NLP.initialize()
+    return _NLP
+
+
+def test_guide_copy_is_in_the_project():
+    assert "Botox for Chronic Migraine" in GUIDE.text
+    assert len(GUIDE.text) > 4000
+
+
+def test_content_check_passes():
+    assert check_answer_specs(SPECS, GUIDE) == []
+
+
+@pytest.mark.parametrize("spec", APPROVED, ids=lambda s: s.answer_id)
+def test_every_quote_is_verbatim_in_the_guide(spec):
+    assert spec.quotes
+    for quote in spec.quotes:
+        assert GUIDE.contains(quote), quote
+
+
+def test_every_faq_intent_has_exactly_one_approved_answer():
+    counts = {intent: 0 for intent in FAQ_INTENTS}
+    for spec in APPROVED:
+        counts[spec.intent] += 1
+    assert counts == {intent: 1 for intent in FAQ_INTENTS}
+
+
+def test_admin_intents_have_no_invented_answer():
+    assert not [s for s in SPECS if s.intent in ADMIN_INTENTS]
+
+
+@pytest.mark.parametrize("spec", APPROVED, ids=lambda s: s.answer_id)
+def test_answer_uses_only_words_of_the_guide(spec):
+    """A new content word (a drug, a number of days, a body part) would be a new fact."""
+    unknown = _lemmas(spec.text) - _lemmas(GUIDE.text) - FRAMING_WORDS
+    assert not unknown, f"{spec.answer_id} uses words the guide lacks: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("spec", APPROVED, ids=lambda s: s.answer_id)
+def test_answer_numbers_come_from_its_own_quotes(spec):
+    quoted = " ".join(spec.quotes)
+    for number in re.findall(r"\d+", spec.text):
+        assert number in quoted, f"{spec.answer_id}: {number} is not in its quotes"
+
+
+def test_check_catches_a_quote_that_is_not_verbatim():
+    bad = dataclasses.replace(APPROVED[0], quotes=("Botox cures migraine in one session.",))
+    problems = check_answer_specs([bad, *APPROVED[1:]], GUIDE)
+    assert any("not verbatim" in p for p in problems)
+
+
+def test_check_catches_a_missing_and_a_duplicate_answer():
+    duplicate = dataclasses.replace(APPROVED[1], answer_id="copy")
+    problems = check_answer_specs([duplicate, *APPROVED[1:]], GUIDE)
+    assert any(f"intent {APPROVED[0].intent} has 0" in p for p in problems)
+    assert any(f"intent {APPROVED[1].intent} has 2" in p for p in problems)
+
+
+def test_check_catches_an_answer_without_a_source():
+    sourceless = dataclasses.replace(APPROVED[0], quotes=())
+    assert any("no guide quote" in p for p in check_answer_specs([sourceless], GUIDE))
+
+
+def test_invented_word_is_caught_by_the_vocabulary_check():
+    invented = "Botox is also proven to cure epilepsy within 3 days."
+    assert {"epilepsy", "prove"} & _lemmas(invented) - _lemmas(GUIDE.text)
+
+
+def test_sync_loads_answers_and_keeps_versions(database_url):
+    with session_scope(database_url) as session:
+        assert sync_answers(session, SPECS, GUIDE) == len(SPECS)
+    with session_scope(database_url) as session:
+        assert sync_answers(session, SPECS, GUIDE) == 0  # idempotent
+        answer = approved_answer(session, "ask_session_length")
+        assert answer.answer_id == "session-length"
+        assert "15 minutes" in answer.text
+        assert answer.guide_sha256 == GUIDE.sha256
+
+    old = next(s for s in SPECS if s.intent == "ask_session_length")
+    new_version = dataclasses.replace(old, version=old.version + 1, text=old.text + " ")
+    retired = dataclasses.replace(old, status="superseded")
+    others = [s for s in SPECS if s is not old]
+    with session_scope(database_url) as session:
+        sync_answers(session, [*others, retired, new_version], GUIDE)
+    with session_scope(database_url) as session:
+        assert approved_answer(session, "ask_session_length").version == old.version + 1
+        assert session.query(Answer).filter_by(answer_id="session-length").count() == 2
+
+
+def test_sync_refuses_content_that_fails_the_check(database_url):
+    bad = dataclasses.replace(APPROVED[0], quotes=("Not in the guide at all.",))
+    with pytest.raises(ValueError, match="not verbatim"), session_scope(database_url) as session:
+        sync_answers(session, [bad, *APPROVED[1:]], GUIDE)
+    with session_scope(database_url) as session:
+        assert session.query(Answer).count() == 0
+
+
+def test_messages_fill_in_every_clinic_fact():
+    messages = Messages.load(CONTENT_DIR)
+    for key in messages.texts:
+        text = messages.text(key)
+        assert "{" not in text and "}" not in text, key
+    assert messages.clinic["emergency_number"] in messages.text("urgent")
+    assert messages.clinic["phone"] in messages.text("handoff_clinical")
+    assert set(messages.placeholders) <= set(messages.clinic)
+
+
+def test_every_button_points_at_a_known_intent():
+    from bot.intents import ALL_INTENTS
+
+    messages = Messages.load(CONTENT_DIR)
+    for key in messages.buttons:
+        for button in messages.button_list(key):
+            assert button["payload"].lstrip("/") in ALL_INTENTS
+    assert set(messages.suggestions) == FAQ_INTENTS | ADMIN_INTENTS
+
+
+def test_messages_say_nothing_about_the_treatment():
+    """Medical statements live only in answers.yml; messages may not mention the drug's effects."""
+    messages = Messages.load(CONTENT_DIR)
+    medical = re.compile(r"\b(inject|dose|units?|side effect|weeks?|cure|safe)\w*", re.I)
+    for key, text in messages.texts.items():
+        assert not medical.search(text), f"{key}: {text}"
