@@ -159,9 +159,17 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         return softmax(np.asarray(features @ self.coef.T) + self.intercept)
 
     def process(self, messages: list[Message]) -> list[Message]:
-        """Sets ``intent`` and ``intent_ranking`` on every message with text."""
-        with_text = [m for m in messages if m.get(TEXT)]
-        if self.coef is None or not with_text:
+        """Sets ``intent`` and ``intent_ranking``; an empty message gets no intent (confidence 0)."""
+        with_text = [m for m in messages if m.get(TEXT) and self.coef is not None]
+        has_text = {id(m) for m in with_text}
+        for message in messages:
+            if id(message) not in has_text:
+                # The FallbackClassifier after us turns this into nlu_fallback.
+                message.set(
+                    INTENT, {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}, add_to_output=True
+                )
+                message.set("intent_ranking", [], add_to_output=True)
+        if not with_text:
             return messages
         probabilities = self.predict_proba(with_text)
         length = self.config["ranking_length"] or len(self.labels)
