@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import platform
 import secrets
@@ -227,13 +228,15 @@ def cell(value: float | None, kind: str) -> str:
     """One table cell."""
     if value is None:
         return "skipped"
-    return {"accuracy": f"{value:.4f}", "count": f"{value:d}"}.get(kind, f"{value:.1f}")
+    if kind == "accuracy":
+        return f"{value:.4f}"
+    return f"{value:.0f}" if kind == "count" else f"{value:.1f}"
 
 
 def print_report(results: dict) -> None:
     """The side-by-side table, the HTTP figures and the goals."""
     ours, stock = results["ours"], results.get("stock")
-    stock_label = f"stock ({results['args']['stock_epochs']} ep)"
+    stock_label = "stock" if stock is None else f"stock ({results['args']['stock_epochs']} ep)"
     print(f"\n{'':<26}{'ours':>12}{stock_label:>18}{'ratio':>10}")
     for label, keys, kind in TABLE:
         mine, theirs = dig(ours, keys), dig(stock, keys)
@@ -302,14 +305,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-stock", action="store_true",
                         help="do not train the stock pipeline (it takes 10-20 min on 2 cores)")
     args = parser.parse_args(argv)
+    # Unconfigured, Rasa's structlog prints a debug line per parse, which also slows parsing.
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
     started = time.monotonic()
     results = run(args)
     results["total_s"] = round(time.monotonic() - started, 1)
-    print_report(results)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS_DIR / f"benchmark-{stamp}.json"
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    print_report(results)
     print(f"\ntotal {results['total_s']:.0f} s; figures in {out.relative_to(PROJECT_ROOT)}")
 
 

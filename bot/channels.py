@@ -8,6 +8,7 @@ widget can tell an answer (with its source) from a handoff or an urgent instruct
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
@@ -16,8 +17,13 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
+from sanic.exceptions import InvalidUsage
+from sanic.request import Request
 
 logger = logging.getLogger(__name__)
+
+MAX_SENDER_LENGTH = 255  # the tracker store's sender_id column
+MAX_MESSAGE_LENGTH = 20_000  # far beyond any real question; keeps one request cheap
 
 from bot.reply import REPLY_METADATA_KEY, SMALLTALK  # noqa: E402
 
@@ -66,6 +72,28 @@ class MetadataRestInput(RestInput):
 
     def get_output_channel(self) -> CollectingOutputChannel:
         return MetadataCollectingOutputChannel()
+
+    # A malformed request is the client's error: answer 400 with the reason, not a guess.
+    @staticmethod
+    def _body(req: Request) -> Dict[Text, Any]:
+        body = req.json
+        if not isinstance(body, dict):
+            raise InvalidUsage('expected a JSON object {"sender": "...", "message": "..."}')
+        return body
+
+    async def _extract_sender(self, req: Request) -> Optional[Text]:
+        sender = self._body(req).get("sender")
+        if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_LENGTH:
+            raise InvalidUsage(f'"sender" must be a non-empty string of at most {MAX_SENDER_LENGTH} characters')
+        return sender
+
+    def _extract_message(self, req: Request) -> Optional[Text]:
+        message = self._body(req).get("message")
+        if not isinstance(message, str):
+            raise InvalidUsage('"message" must be a string')
+        if len(message) > MAX_MESSAGE_LENGTH:
+            raise InvalidUsage(f'"message" is longer than {MAX_MESSAGE_LENGTH} characters')
+        return message
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -131,7 +159,23 @@ class MetadataSocketIOInput(SocketIOInput):
                 if output.sent == 0:
                     await output.send_response(message.sender_id, dict(_error_reply()))
 
-        return super().blueprint(with_metadata)
+        blueprint = super().blueprint(with_metadata)
+        sio = blueprint.ctx.sio
+
+        # Rasa 3.6 calls ``sio.enter_room`` without ``await``; in python-socketio 5.10+ it is a
+        # coroutine, so the client never joined its room and never got a reply. Same handler,
+        # awaited.
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: Text, data: Optional[Dict]) -> None:
+            data = data if isinstance(data, dict) else {}
+            session_id = data.get("session_id")
+            if not isinstance(session_id, str) or not 0 < len(session_id) <= MAX_SENDER_LENGTH:
+                session_id = uuid.uuid4().hex
+            if self.session_persistence:
+                await sio.enter_room(sid, session_id)
+            await sio.emit("session_confirm", session_id, room=sid)
+
+        return blueprint
 
 
 __all__: list[str] = [
