@@ -1,4 +1,4 @@
-"""Red-flag symptoms: the emergency instruction first, then an urgent escalation that is never lost."""
+"""Red-flag symptoms: the emergency instruction first, then an urgent escalation never lost."""
 
 from __future__ import annotations
 

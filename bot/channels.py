@@ -38,7 +38,10 @@ def _error_reply() -> dict[str, Any]:
         text = Messages.load(load_settings().content_dir).text("error")
     except Exception:  # noqa: BLE001 - the last line of defence must not fail itself
         logger.exception("could not load the error message; using the built-in one")
-        text = "Sorry, something went wrong on our side. If this is an emergency, call your local emergency number now."
+        text = (
+            "Sorry, something went wrong on our side. "
+            "If this is an emergency, call your local emergency number now."
+        )
     return {"text": text, REPLY_METADATA_KEY: {"kind": "error"}}
 
 
@@ -75,19 +78,21 @@ class MetadataRestInput(RestInput):
 
     # A malformed request is the client's error: answer 400 with the reason, not a guess.
     @staticmethod
-    def _body(req: Request) -> Dict[Text, Any]:
+    def _body(req: Request) -> dict[str, Any]:
         body = req.json
         if not isinstance(body, dict):
             raise InvalidUsage('expected a JSON object {"sender": "...", "message": "..."}')
         return body
 
-    async def _extract_sender(self, req: Request) -> Optional[Text]:
+    async def _extract_sender(self, req: Request) -> str | None:
         sender = self._body(req).get("sender")
         if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_LENGTH:
-            raise InvalidUsage(f'"sender" must be a non-empty string of at most {MAX_SENDER_LENGTH} characters')
+            raise InvalidUsage(
+                f'"sender" must be a non-empty string of at most {MAX_SENDER_LENGTH} characters'
+            )
         return sender
 
-    def _extract_message(self, req: Request) -> Optional[Text]:
+    def _extract_message(self, req: Request) -> str | None:
         message = self._body(req).get("message")
         if not isinstance(message, str):
             raise InvalidUsage('"message" must be a string')
@@ -166,7 +171,7 @@ class MetadataSocketIOInput(SocketIOInput):
         # coroutine, so the client never joined its room and never got a reply. Same handler,
         # awaited.
         @sio.on("session_request", namespace=self.namespace)
-        async def session_request(sid: Text, data: Optional[Dict]) -> None:
+        async def session_request(sid: str, data: dict | None) -> None:
             data = data if isinstance(data, dict) else {}
             session_id = data.get("session_id")
             if not isinstance(session_id, str) or not 0 < len(session_id) <= MAX_SENDER_LENGTH:

@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 import uuid
+import warnings
 from pathlib import Path
 
 import click
@@ -16,6 +17,10 @@ from bot.config import PROJECT_ROOT, Settings, load_settings, rasa_token
 
 MODELS_DIR = PROJECT_ROOT / "models"
 HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"
+
+# Rasa 3.6's dependencies warn about their own dependencies on every start; not actionable here.
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -114,7 +119,8 @@ def train(force: bool) -> None:
 @click.option("--json-out", type=click.Path(path_type=Path), help="Also write the figures here.")
 def evaluate(heldout: Path, json_out: Path | None) -> None:
     """Score the current model on the held-out file (safety layer and fallback included)."""
-    from bot.training import evaluate_model, train as train_model
+    from bot.training import evaluate_model
+    from bot.training import train as train_model
 
     path, _ = train_model(MODELS_DIR)
     evaluation = evaluate_model(path, heldout)

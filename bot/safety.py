@@ -135,7 +135,8 @@ _NEGATION_PROOF = {"thoughts of self-harm"}
 
 _NEGATIONS = {"no", "not", "n't", "nt", "never", "without", "nor", "none", "neither", "zero",
               "dont", "didnt", "havent", "hasnt", "isnt", "arent", "wasnt", "doesnt", "aint"}
-_ABILITY = {"ca", "can", "cannot", "cant", "could", "couldnt", "wo", "unable"}  # "can't swallow" is a symptom
+# "can't swallow" is the symptom itself, not a negation of it.
+_ABILITY = {"ca", "can", "cannot", "cant", "could", "couldnt", "wo", "unable"}
 _FINE = {"fine", "ok", "okay", "normal", "good", "great", "perfect", "alright", "unaffected"}
 _CLAUSE_BREAKS = {"but", "though", "although", "however", ".", ";", "!", "?"}
 

@@ -77,6 +77,7 @@ class ServerSet:
                 "CLINIC_ACTION_URL": self.action_url,
                 "SANIC_HOST": HOST,  # rasa_sdk reads this: keep the action server on loopback
                 "TF_CPP_MIN_LOG_LEVEL": "2",
+                "PYTHONWARNINGS": "ignore::DeprecationWarning",
                 "HF_HUB_OFFLINE": "1",
                 "TRANSFORMERS_OFFLINE": "1",
                 "PYTHONPATH": os.pathsep.join(
@@ -147,8 +148,11 @@ class ServerSet:
 
     def _healthy(self) -> bool:
         try:
-            action_status, _ = http_json("GET", self.action_url.replace("/webhook", "/health"), None, 2)
-            rasa_status, body = http_json("GET", f"{self.rasa_url}/status?token={self.token}", None, 2)
+            health = self.action_url.replace("/webhook", "/health")
+            action_status, _ = http_json("GET", health, None, 2)
+            rasa_status, body = http_json(
+                "GET", f"{self.rasa_url}/status?token={self.token}", None, 2
+            )
         except (OSError, ValueError):
             return False
         return (

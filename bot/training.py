@@ -77,6 +77,7 @@ def _quiet_env() -> dict[str, str]:
 
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("TRANSFORMERS_OFFLINE", "1")

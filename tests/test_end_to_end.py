@@ -28,9 +28,7 @@ def say(servers, text, sender: str | None = None) -> list[dict]:
 
 def escalations_for(servers, sender: str) -> list[Escalation]:
     with session_scope(servers.settings.database_url) as session:
-        return session.scalars(
-            select(Escalation).where(Escalation.conversation_id == sender)
-        ).all()
+        return session.scalars(select(Escalation).where(Escalation.conversation_id == sender)).all()
 
 
 def test_faq_answer_arrives_with_its_source(servers):
@@ -69,7 +67,11 @@ def test_a_whole_conversation_is_in_the_escalation_transcript(servers):
     [row] = escalations_for(servers, sender)
     assert row.reason == "requested"
     patient_turns = [t["text"] for t in row.transcript if t["who"] == "patient"]
-    assert patient_turns == ["hello", "does it hurt", "can i speak to someone from the clinic please"]
+    assert patient_turns == [
+        "hello",
+        "does it hurt",
+        "can i speak to someone from the clinic please",
+    ]
     bot_kinds = [t["kind"] for t in row.transcript if t["who"] == "bot"]
     assert bot_kinds == ["smalltalk", "answer"]
 
@@ -181,7 +183,8 @@ def test_socketio_channel_delivers_one_message_with_metadata(servers):
         client.emit("session_request", {"session_id": session_id})
         assert confirmed.wait(10)
         client.emit(
-            "user_uttered", {"message": "when will i start to feel better", "session_id": session_id}
+            "user_uttered",
+            {"message": "when will i start to feel better", "session_id": session_id},
         )
         assert got_reply.wait(30)
         time.sleep(1.0)  # a second, split-off message would arrive in this time
@@ -192,3 +195,30 @@ def test_socketio_channel_delivers_one_message_with_metadata(servers):
     assert message["metadata"]["kind"] == "answer"
     assert message["metadata"]["answer_id"] == "when-results"
     assert message["text"].startswith("Immediate relief is not typical")
+
+
+def test_terminal_chat_shows_answer_and_source(servers):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "bot"), "chat", "--url", servers.rasa_url],
+        input="how often do i need the injections\n\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "bot [answer]> Treatments are scheduled every 12 weeks" in result.stdout
+    assert "From our patient guide:" in result.stdout
+
+
+def test_no_patient_text_in_the_server_logs(servers):
+    """Runs last in this file: by now the servers have seen every message above."""
+    secret = f"my name is Zed{uuid.uuid4().hex[:6]} and i take topiramate"
+    say(servers, secret)
+    logs = "".join(p.read_text(errors="replace") for p in servers.log_dir.glob("*.log"))
+    assert "can't swallow properly" not in logs
+    assert secret not in logs
+    assert "topiramate" not in logs

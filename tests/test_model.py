@@ -17,8 +17,11 @@ from bot.intents import ADMIN_INTENTS, ALL_INTENTS, FAQ_INTENTS, SAFETY_INTENTS
 from bot.training import evaluate_model, load_nlu_examples
 
 HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"
-TRAINING = [(i, t) for f in sorted((PROJECT_ROOT / "data" / "nlu").glob("*.yml"))
-            for i, t in load_nlu_examples(f)]
+TRAINING = [
+    (i, t)
+    for f in sorted((PROJECT_ROOT / "data" / "nlu").glob("*.yml"))
+    for i, t in load_nlu_examples(f)
+]
 RASA = str(Path(sys.executable).parent / "rasa")
 
 
@@ -63,9 +66,21 @@ def _rasa_env() -> dict[str, str]:
 
 def test_rasa_data_validate():
     result = subprocess.run(
-        [RASA, "data", "validate", "--domain", "domain.yml", "--data", "data/nlu", "data/rules",
-         "--fail-on-warnings"],
-        cwd=PROJECT_ROOT, env=_rasa_env(), capture_output=True, text=True,
+        [
+            RASA,
+            "data",
+            "validate",
+            "--domain",
+            "domain.yml",
+            "--data",
+            "data/nlu",
+            "data/rules",
+            "--fail-on-warnings",
+        ],
+        cwd=PROJECT_ROOT,
+        env=_rasa_env(),
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
@@ -73,12 +88,24 @@ def test_rasa_data_validate():
 @pytest.mark.slow
 def test_rasa_test_stories(trained_model, tmp_path):
     result = subprocess.run(
-        [RASA, "test", "core", "--model", str(trained_model),
-         "--stories", "tests/test_stories.yml", "--fail-on-prediction-errors",
-         "--out", str(tmp_path)],
-        cwd=PROJECT_ROOT, env=_rasa_env(), capture_output=True, text=True,
+        [
+            RASA,
+            "test",
+            "core",
+            "--model",
+            str(trained_model),
+            "--stories",
+            "tests/test_stories.yml",
+            "--fail-on-prediction-errors",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=PROJECT_ROOT,
+        env=_rasa_env(),
+        capture_output=True,
+        text=True,
     )
-    failed = (tmp_path / "failed_test_stories.yml")
+    failed = tmp_path / "failed_test_stories.yml"
     detail = failed.read_text() if failed.exists() else result.stderr[-3000:]
     assert result.returncode == 0, detail
     assert "None of the test stories failed" in failed.read_text()

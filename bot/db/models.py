@@ -44,7 +44,8 @@ class Answer(Base):
     section = Column(String(200), nullable=False)
     reviewer = Column(String(200), nullable=False)
     reviewed_on = Column(Date, nullable=False)
-    guide_sha256 = Column(String(64), nullable=False)  # which guide text the quotes were checked against
+    # Which guide text the quotes were checked against.
+    guide_sha256 = Column(String(64), nullable=False)
     loaded_at = Column(DateTime, nullable=False, default=utcnow)
 
 

@@ -44,9 +44,7 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LinearIntentClassifier(IntentClassifier, GraphComponent):
     """Logistic regression over the sentence features of every featurizer before it."""
 
@@ -122,7 +120,10 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         if any(row is not None for row in sparse_rows):
             width = next(r for r in sparse_rows if r is not None).shape[-1]
             sparse = sp.vstack(
-                [sp.csr_matrix(r) if r is not None else sp.csr_matrix((1, width)) for r in sparse_rows]
+                [
+                    sp.csr_matrix(r) if r is not None else sp.csr_matrix((1, width))
+                    for r in sparse_rows
+                ]
             )
             blocks.append(self.config["sparse_weight"] * _log_l2(sparse))
         if not blocks:
@@ -159,14 +160,16 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         return softmax(np.asarray(features @ self.coef.T) + self.intercept)
 
     def process(self, messages: list[Message]) -> list[Message]:
-        """Sets ``intent`` and ``intent_ranking``; an empty message gets no intent (confidence 0)."""
+        """Sets ``intent`` and ``intent_ranking``; an empty message gets no intent."""
         with_text = [m for m in messages if m.get(TEXT) and self.coef is not None]
         has_text = {id(m) for m in with_text}
         for message in messages:
             if id(message) not in has_text:
                 # The FallbackClassifier after us turns this into nlu_fallback.
                 message.set(
-                    INTENT, {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}, add_to_output=True
+                    INTENT,
+                    {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0},
+                    add_to_output=True,
                 )
                 message.set("intent_ranking", [], add_to_output=True)
         if not with_text:
@@ -209,4 +212,3 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         except (ValueError, FileNotFoundError):
             logger.warning("no trained %s found in the model", cls.__name__)
             return cls(config, model_storage, resource)
-

@@ -36,7 +36,8 @@ def test_faq_answer_is_the_vetted_text_with_its_source(
     ActionAnswerFaq().run(dispatcher, make_tracker(intent), domain)
     message = _only_message(dispatcher)
     spec = next(
-        s for s in load_answer_specs(CONTENT_DIR / "answers.yml")
+        s
+        for s in load_answer_specs(CONTENT_DIR / "answers.yml")
         if s.intent == intent and s.status == "approved"
     )
     meta = message["reply_metadata"]
@@ -84,7 +85,10 @@ def test_handoff_records_an_escalation_and_says_what_happens_next(
     assert meta["contact"]["phone"] in message["text"]
     [row] = _escalations(action_settings.database_url)
     assert (row.id, row.reason, row.priority, row.status) == (
-        meta["escalation_id"], reason, "normal", "open"
+        meta["escalation_id"],
+        reason,
+        "normal",
+        "open",
     )
     assert row.conversation_id == tracker.sender_id
     assert row.transcript[-1]["text"] == "i take topiramate, is that ok"
@@ -101,7 +105,11 @@ def test_urgent_symptoms_get_emergency_instruction_and_urgent_escalation(
     assert message["reply_metadata"]["recorded"] is True
     assert "911" in message["text"]  # clinic.yml's (placeholder) emergency number
     [row] = _escalations(action_settings.database_url)
-    assert (row.priority, row.reason, row.matched_rule) == ("urgent", "urgent", "trouble swallowing")
+    assert (row.priority, row.reason, row.matched_rule) == (
+        "urgent",
+        "urgent",
+        "trouble swallowing",
+    )
 
 
 def test_urgent_instruction_is_sent_even_when_the_database_is_down(
@@ -135,7 +143,9 @@ def test_handoff_tells_the_patient_to_call_when_it_cannot_be_recorded(
     broken = tmp_path / "broken"
     broken.mkdir()
     monkeypatch.setattr(
-        actions.handoff, "escalation_writer", lambda: EscalationWriter(f"sqlite:///{broken}", tmp_path)
+        actions.handoff,
+        "escalation_writer",
+        lambda: EscalationWriter(f"sqlite:///{broken}", tmp_path),
     )
     ActionHandoff().run(dispatcher, make_tracker("clinical_question"), domain)
     message = _only_message(dispatcher)
@@ -157,7 +167,9 @@ def test_first_fallback_suggests_topics_from_the_ranking(
     assert message["reply_metadata"]["kind"] == "fallback"
     assert message["reply_metadata"]["suggestions"] == ["ask_session_length", "ask_procedure"]
     assert [b["payload"] for b in message["buttons"]] == [
-        "/ask_session_length", "/ask_procedure", "/request_human"
+        "/ask_session_length",
+        "/ask_procedure",
+        "/request_human",
     ]
     assert _escalations(action_settings.database_url) == []
 

@@ -49,7 +49,7 @@ URGENT_DOES_NOT_FIRE = [
     "breathing fine, swallowing fine, just a little tender at the sites",
     "haven't had any chest pain or anything, just a slight headache",
     "im not having any symptoms, just want to know can botox cause breathing trouble",
-    "a woman in my support group said she got double vision after botox years ago, how common is that",
+    "a woman in my group said she got double vision after botox years ago, how common is that",
     "i want to speak to a nurse",
     "do they numb the skin first",
     "how long does the appointment take",
