@@ -34,7 +34,8 @@ if str(ROOT) not in sys.path:  # `python bench/benchmark.py` puts bench/, not th
 
 import yaml  # noqa: E402
 
-from bot.cli import HELDOUT, _load_content  # noqa: E402
+from bot.bootstrap import prepare_database  # noqa: E402
+from bot.cli import HELDOUT  # noqa: E402
 from bot.config import PROJECT_ROOT, Settings  # noqa: E402
 from bot.servers import ServerSet, http_json  # noqa: E402
 from bot.training import evaluate_model, load_nlu_examples, train  # noqa: E402
@@ -142,18 +143,6 @@ def evaluate(model_path: Path, texts: list[str]) -> dict:
     """Held-out summary and in-process parse latency of one model."""
     summary = evaluate_model(model_path, HELDOUT).summary()
     return {"heldout": summary, "parse": latency_stats(in_process_parse_ms(model_path, texts))}
-
-
-def prepare_database(settings: Settings) -> None:
-    """Schema and vetted answers in the benchmark's own database, as ``bot prepare`` does."""
-    from bot.content.answers import sync_answers
-    from bot.db.migrate import upgrade
-    from bot.db.session import session_scope
-
-    upgrade(settings.database_url)
-    guide, specs = _load_content(settings)
-    with session_scope(settings.database_url) as session:
-        sync_answers(session, specs, guide)
 
 
 def checked_post(url: str, body: dict) -> object:

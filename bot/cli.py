@@ -56,21 +56,15 @@ def content() -> None:
     """Vetted answers and clinic messages under data/content/."""
 
 
-def _load_content(settings: Settings):  # noqa: ANN202
-    from bot.content.answers import Guide, load_answer_specs
-
-    guide = Guide.load(settings.content_dir / "guide.txt")
-    return guide, load_answer_specs(settings.content_dir / "answers.yml")
-
-
 @content.command("check")
 @click.pass_obj
 def content_check(settings: Settings) -> None:
     """Check every answer against the guide; list clinic facts still left as placeholders."""
-    from bot.content.answers import check_answer_specs
+    from bot.content.answers import Guide, check_answer_specs, load_answer_specs
     from bot.content.messages import Messages
 
-    guide, specs = _load_content(settings)
+    guide = Guide.load(settings.content_dir / "guide.txt")
+    specs = load_answer_specs(settings.content_dir / "answers.yml")
     problems = check_answer_specs(specs, guide)
     for problem in problems:
         click.echo(f"error: {problem}", err=True)
@@ -88,16 +82,13 @@ def content_check(settings: Settings) -> None:
 @click.pass_obj
 def content_load(settings: Settings) -> None:
     """Load the vetted answers into the database (new versions only)."""
-    from bot.content.answers import sync_answers
-    from bot.db.session import session_scope
+    from bot.bootstrap import load_content
 
-    guide, specs = _load_content(settings)
     try:
-        with session_scope(settings.database_url) as session:
-            changed = sync_answers(session, specs, guide)
+        changed = load_content(settings)
     except ValueError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"answers loaded: {changed} changed, {len(specs)} in total")
+    click.echo(f"answers loaded: {changed} changed")
 
 
 # --- model ------------------------------------------------------------------------------
@@ -136,18 +127,10 @@ def evaluate(heldout: Path, json_out: Path | None) -> None:
 # --- serving ----------------------------------------------------------------------------
 def prepare(settings: Settings) -> Path:
     """Everything the servers need: schema, content, a trained model. Returns the model."""
-    from bot.content.answers import sync_answers
-    from bot.db.migrate import upgrade
-    from bot.db.session import session_scope
+    from bot.bootstrap import prepare_database
     from bot.training import train as train_model
 
-    upgrade(settings.database_url)
-    guide, specs = _load_content(settings)
-    with session_scope(settings.database_url) as session:
-        sync_answers(session, specs, guide)
-    from bot.escalations import EscalationWriter
-
-    waiting = EscalationWriter(settings.database_url, settings.spool_dir).flush_spool()
+    waiting = prepare_database(settings)
     if waiting:
         click.echo(f"warning: {waiting} urgent escalations still spooled in {settings.spool_dir}")
     path, seconds = train_model(MODELS_DIR)

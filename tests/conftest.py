@@ -32,15 +32,12 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-def loaded_database(database_url: str) -> str:
+def loaded_database(settings: Settings) -> str:
     """The temporary database with the vetted answers loaded."""
-    from bot.content.answers import Guide, load_answer_specs, sync_answers
-    from bot.db.session import session_scope
+    from bot.bootstrap import prepare_database
 
-    guide = Guide.load(CONTENT_DIR / "guide.txt")
-    with session_scope(database_url) as session:
-        sync_answers(session, load_answer_specs(CONTENT_DIR / "answers.yml"), guide)
-    return database_url
+    prepare_database(settings)
+    return settings.database_url
 
 
 @pytest.fixture
@@ -130,9 +127,7 @@ def trained_model() -> Path:
 @pytest.fixture(scope="session")
 def servers(trained_model: Path, tmp_path_factory: pytest.TempPathFactory):
     """Real action and Rasa servers on free loopback ports, on a temporary SQLite database."""
-    from bot.content.answers import Guide, load_answer_specs, sync_answers
-    from bot.db.migrate import upgrade
-    from bot.db.session import session_scope
+    from bot.bootstrap import prepare_database
     from bot.servers import ServerSet
 
     var_dir = tmp_path_factory.mktemp("servers-var")
@@ -141,13 +136,7 @@ def servers(trained_model: Path, tmp_path_factory: pytest.TempPathFactory):
         database_url=f"sqlite:///{var_dir / 'clinic.db'}",
         content_dir=CONTENT_DIR,
     )
-    upgrade(settings.database_url)
-    with session_scope(settings.database_url) as session:
-        sync_answers(
-            session,
-            load_answer_specs(CONTENT_DIR / "answers.yml"),
-            Guide.load(CONTENT_DIR / "guide.txt"),
-        )
+    prepare_database(settings)
     server_set = ServerSet(
         settings,
         trained_model,
