@@ -124,13 +124,24 @@ def sync_answers(session: Session, specs: list[AnswerSpec], guide: Guide) -> int
     if problems:
         raise ValueError("content check failed:\n- " + "\n- ".join(problems))
     existing = {(a.answer_id, a.version): a for a in session.scalars(select(Answer))}
+    edited = [
+        f"{s.answer_id} v{s.version}"
+        for s in specs
+        if (row := existing.get((s.answer_id, s.version))) is not None
+        and (row.text, tuple(row.quotes), row.intent) != (s.text, s.quotes, s.intent)
+    ]
+    if edited:
+        # A published version is what some patient was shown: changes get a new version.
+        raise ValueError(
+            "answer text changed without a new version (add version + 1): " + ", ".join(edited)
+        )
     changed = 0
     for spec in specs:
         row = existing.get((spec.answer_id, spec.version))
         if row is None:
             row = Answer(answer_id=spec.answer_id, version=spec.version)
             session.add(row)
-        elif (row.text, row.status, tuple(row.quotes)) == (spec.text, spec.status, spec.quotes):
+        elif row.status == spec.status:
             continue
         row.intent = spec.intent
         row.status = spec.status

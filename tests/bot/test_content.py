@@ -141,6 +141,19 @@ def test_sync_loads_answers_and_keeps_versions(database_url):
         assert session.query(Answer).filter_by(answer_id="session-length").count() == 2
 
 
+def test_sync_refuses_to_change_a_published_version_in_place(database_url):
+    with session_scope(database_url) as session:
+        sync_answers(session, SPECS, GUIDE)
+    edited = [
+        dataclasses.replace(s, text=s.text + " Edited.") if s.answer_id == "aftercare" else s
+        for s in SPECS
+    ]
+    with pytest.raises(ValueError, match="aftercare v1"), session_scope(database_url) as session:
+        sync_answers(session, edited, GUIDE)
+    with session_scope(database_url) as session:
+        assert not approved_answer(session, "ask_aftercare").text.endswith("Edited.")
+
+
 def test_sync_refuses_content_that_fails_the_check(database_url):
     bad = dataclasses.replace(APPROVED[0], quotes=("Not in the guide at all.",))
     with pytest.raises(ValueError, match="not verbatim"), session_scope(database_url) as session:
