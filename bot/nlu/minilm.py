@@ -43,6 +43,10 @@ class MiniLMEncoder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import tensorflow as tf
         from transformers import AutoTokenizer, TFBertModel
+        from transformers.utils import logging as transformers_logging
+
+        # It reports the unused "position_ids" buffer of the PyTorch checkpoint: expected, noise.
+        transformers_logging.set_verbosity_error()
 
         model_dir = Path(model_dir or default_model_dir())
         self.max_length = max_length
