@@ -9,18 +9,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.common import (
-    ANSWER,
-    HANDOFF,
-    escalation_request,
-    escalation_writer,
-    latest_intent,
-    messages,
-    reply,
-    settings,
-)
+from actions.common import ANSWER, latest_intent, messages, reply, settings
+from actions.handoff import hand_off
 from bot.content.answers import approved_answer
-from bot.db.models import PRIORITY_NORMAL
 from bot.db.session import session_scope
 
 logger = logging.getLogger(__name__)
@@ -45,15 +36,7 @@ class ActionAnswerFaq(Action):
         if answer is None:
             # No vetted text to give: be honest and hand over rather than improvise.
             logger.error("no approved answer for intent %s; handing off", intent)
-            try:
-                escalation_writer().write(
-                    escalation_request(tracker, "no_answer", PRIORITY_NORMAL)
-                )
-            except SQLAlchemyError:
-                logger.exception("could not record the missing-answer handoff")
-                reply(dispatcher, messages().text("handoff_failed"), HANDOFF, reason="no_answer")
-                return []
-            reply(dispatcher, messages().text("no_answer"), HANDOFF, reason="no_answer")
+            hand_off(dispatcher, tracker, "no_answer")
             return []
         buttons = messages().answer_buttons(intent)
         reply(

@@ -61,7 +61,9 @@ def test_intent_without_an_answer_is_handed_over_not_improvised(
 ):
     ActionAnswerFaq().run(dispatcher, make_tracker("ask_something_new"), domain)
     message = _only_message(dispatcher)
-    assert message["reply_metadata"] == {"kind": "handoff", "reason": "no_answer"}
+    meta = message["reply_metadata"]
+    assert (meta["kind"], meta["reason"], meta["recorded"]) == ("handoff", "no_answer", True)
+    assert "don't have a checked answer" in message["text"]
     assert [e.reason for e in _escalations(action_settings.database_url)] == ["no_answer"]
 
 
