@@ -30,7 +30,8 @@ evaluate: setup ## Held-out NLU figures of the current model
 validate: setup ## rasa data validate
 	@$(BIN)/rasa data validate --domain domain.yml --data data/nlu data/rules --fail-on-warnings
 
-test: setup ## All tests: unit, content, NLU evaluation, Rasa stories, servers end to end
+test: setup ## All tests: unit, content, NLU evaluation, Rasa stories, servers, browser
+	@bash scripts/setup-browser.sh
 	@$(BIN)/python -m pytest
 
 test-fast: setup ## Tests that need no trained model

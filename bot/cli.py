@@ -142,9 +142,12 @@ def prepare(settings: Settings) -> Path:
 @main.command()
 @click.option("--rasa-port", default=5005, show_default=True)
 @click.option("--action-port", default=5055, show_default=True)
+@click.option("--web-port", default=8000, show_default=True)
 @click.option("--cors", multiple=True, help="Origin allowed to call the Rasa server (repeatable).")
 @click.pass_obj
-def run(settings: Settings, rasa_port: int, action_port: int, cors: tuple[str, ...]) -> None:
+def run(
+    settings: Settings, rasa_port: int, action_port: int, web_port: int, cors: tuple[str, ...]
+) -> None:
     """Prepare what is missing, start the action and Rasa servers, wait for Ctrl-C."""
     from bot.servers import ServerSet
 
@@ -155,13 +158,15 @@ def run(settings: Settings, rasa_port: int, action_port: int, cors: tuple[str, .
         rasa_token(settings),
         rasa_port=rasa_port,
         action_port=action_port,
+        web_port=web_port,
         cors_origins=cors,
         log_dir=settings.var_dir / "logs",
     )
-    click.echo("starting the action server and the Rasa server (about 30 s) ...")
+    click.echo("starting the action server, the Rasa server and the web server (about 20 s) ...")
     servers.start()
     click.echo(
         "\nready. The assistant is running on 127.0.0.1:\n"
+        f"  patients:  {servers.web_url}/   (the clinic page with the chat widget)\n"
         f"  REST:      POST {servers.rasa_url}/webhooks/rest/webhook "
         '{"sender": "me", "message": "does it hurt?"}\n'
         f"  socket.io: {servers.rasa_url}/socket.io\n"
@@ -186,6 +191,18 @@ def run(settings: Settings, rasa_port: int, action_port: int, cors: tuple[str, .
     finally:
         click.echo("stopping ...")
         servers.stop()
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True)
+@click.option("--threads", default=8, show_default=True)
+def web(port: int, threads: int) -> None:
+    """Serve the clinic web page with the chat widget on 127.0.0.1 (waitress)."""
+    from waitress import serve
+
+    from bot.web import create_app
+
+    serve(create_app(), host="127.0.0.1", port=port, threads=threads, ident="clinic")
 
 
 @main.command()

@@ -54,6 +54,7 @@ class ServerSet:
     token: str
     rasa_port: int = 5005
     action_port: int = 5055
+    web_port: int | None = 8000  # None: no web app (the NLU/REST-only tests)
     cors_origins: tuple[str, ...] = ()
     log_dir: Path | None = None
     processes: list[subprocess.Popen] = field(default_factory=list)
@@ -62,6 +63,10 @@ class ServerSet:
     @property
     def rasa_url(self) -> str:
         return f"http://{HOST}:{self.rasa_port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{HOST}:{self.web_port}"
 
     @property
     def action_url(self) -> str:
@@ -75,6 +80,8 @@ class ServerSet:
                 "CLINIC_VAR_DIR": str(self.settings.var_dir),
                 "CLINIC_CONTENT_DIR": str(self.settings.content_dir),
                 "CLINIC_ACTION_URL": self.action_url,
+                "CLINIC_RASA_URL": self.rasa_url,
+                "RASA_AUTH_TOKEN": self.token,
                 "SANIC_HOST": HOST,  # rasa_sdk reads this: keep the action server on loopback
                 "TF_CPP_MIN_LOG_LEVEL": "2",
                 "PYTHONWARNINGS": "ignore::DeprecationWarning",
@@ -125,6 +132,8 @@ class ServerSet:
         for origin in self.cors_origins:
             rasa_args += ["--cors", origin]
         self._spawn("rasa", rasa_args)
+        if self.web_port is not None:
+            self._spawn("web", [str(bin_dir / "bot"), "web", "--port", str(self.web_port)])
         try:
             self.wait_until_ready(timeout)
         except BaseException:
@@ -155,6 +164,13 @@ class ServerSet:
             )
         except (OSError, ValueError):
             return False
+        if self.web_port is not None:
+            try:
+                web_status, _ = http_json("GET", f"{self.web_url}/healthz", None, 2)
+            except (OSError, ValueError):
+                return False
+            if web_status != 200:
+                return False
         return (
             action_status == 200
             and rasa_status == 200

@@ -143,6 +143,7 @@ def servers(trained_model: Path, tmp_path_factory: pytest.TempPathFactory):
         token=uuid.uuid4().hex,
         rasa_port=free_port(),
         action_port=free_port(),
+        web_port=free_port(),
         log_dir=var_dir / "logs",
     )
     server_set.start()

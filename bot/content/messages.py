@@ -47,6 +47,13 @@ class Messages:
         key = self.answer_buttons_by_intent.get(intent)
         return self.button_list(key) if key else []
 
+    def payload_titles(self) -> dict[str, str]:
+        """Button title by intent, to show a pressed button as the patient's words."""
+        titles = dict(self.suggestions)
+        for buttons in self.buttons.values():
+            titles.update({b["intent"]: b["title"] for b in buttons})
+        return titles
+
     def suggestion_buttons(self, intents: list[str]) -> list[dict[str, str]]:
         return [
             {"title": self.suggestions[i], "payload": f"/{i}"}

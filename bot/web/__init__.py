@@ -1,0 +1,63 @@
+"""The clinic's web app: the patient page with the chat widget (later also the staff console).
+
+One WSGI app, created by :func:`create_app`; configuration from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+from flask import Flask
+
+from bot.config import Settings, load_settings, rasa_token
+
+
+def _secret_key(settings: Settings) -> str:
+    """``CLINIC_SECRET_KEY`` or one generated once into ``var/`` (signs the session cookie)."""
+    key = os.environ.get("CLINIC_SECRET_KEY")
+    if key:
+        return key
+    path = settings.var_dir / "web-secret-key"
+    if not path.exists():
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """The app factory. ``test_config`` overrides settings (tests pass a fake Rasa client)."""
+    from bot.content.messages import Messages
+    from bot.web import patient, security
+    from bot.web.rasa_client import RasaClient
+
+    app = Flask(__name__)
+    settings = (test_config or {}).get("SETTINGS") or load_settings()
+    app.config.from_mapping(
+        SETTINGS=settings,
+        SECRET_KEY=_secret_key(settings),
+        SESSION_COOKIE_NAME="clinic_chat",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # Behind HTTPS (set CLINIC_HTTPS=1) the cookie must never travel in clear text.
+        SESSION_COOKIE_SECURE=os.environ.get("CLINIC_HTTPS") == "1",
+        PERMANENT_SESSION_LIFETIME=60 * 60 * 24 * 30,
+        MAX_CONTENT_LENGTH=64 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.extensions["clinic_messages"] = Messages.load(settings.content_dir)
+    app.extensions["rasa_client"] = app.config.get("RASA_CLIENT") or RasaClient(
+        settings.rasa_url, rasa_token(settings)
+    )
+    security.init_app(app)
+    app.register_blueprint(patient.blueprint)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

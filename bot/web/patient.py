@@ -1,0 +1,138 @@
+"""The patient page and the chat API the widget calls (same origin; Rasa stays on loopback)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections import OrderedDict
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, render_template, request, session
+
+from bot.reply import ERROR
+from bot.web.rasa_client import RasaUnavailable
+
+logger = logging.getLogger(__name__)
+blueprint = Blueprint("patient", __name__)
+
+MAX_MESSAGE_LENGTH = 2000  # a chat box, not an essay; longer is refused with a clear error
+_RECENT = 2000  # remembered client message ids, so a retried send is not processed twice
+
+
+class _RecentReplies:
+    """Replies by (sender, client message id): a resend after a dropped connection gets the
+    same reply instead of a second escalation."""
+
+    def __init__(self, size: int = _RECENT) -> None:
+        self._items: OrderedDict[tuple[str, str], list[dict]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> list[dict] | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: tuple[str, str], replies: list[dict]) -> None:
+        with self._lock:
+            self._items[key] = replies
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_recent = _RecentReplies()
+
+
+def _sender_id() -> str:
+    """The conversation id lives in the signed, HttpOnly session cookie, never in page script."""
+    if "sender_id" not in session:
+        session["sender_id"] = f"web-{uuid.uuid4().hex}"
+        session.permanent = True
+    return session["sender_id"]
+
+
+def _messages():
+    return current_app.extensions["clinic_messages"]
+
+
+def _public(reply: dict) -> dict[str, Any]:
+    out = {"text": reply.get("text") or "", "metadata": reply.get("metadata") or {}}
+    if reply.get("buttons"):
+        out["buttons"] = [
+            {"title": b.get("title", ""), "payload": b.get("payload", "")} for b in reply["buttons"]
+        ]
+    return out
+
+
+def _unavailable_reply() -> dict[str, Any]:
+    return {"text": _messages().text("error"), "metadata": {"kind": ERROR}}
+
+
+@blueprint.get("/")
+def index() -> str:
+    _sender_id()
+    return render_template("index.html", clinic=_messages().clinic)
+
+
+@blueprint.post("/api/chat")
+def chat():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return jsonify(error='expected a JSON object {"message": "...", "client_id": "..."}'), 400
+    text, client_id = body.get("message"), body.get("client_id")
+    if not isinstance(text, str) or not text.strip():
+        return jsonify(error="message must be a non-empty string"), 400
+    if len(text) > MAX_MESSAGE_LENGTH:
+        return jsonify(error=f"message is longer than {MAX_MESSAGE_LENGTH} characters"), 400
+    if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64:
+        return jsonify(error="client_id must be a string of 8 to 64 characters"), 400
+    sender = _sender_id()
+    key = (sender, client_id)
+    cached = _recent.get(key)
+    if cached is not None:
+        return jsonify(messages=cached, repeated=True)
+    try:
+        replies = [_public(r) for r in current_app.extensions["rasa_client"].send(sender, text)]
+    except RasaUnavailable as error:
+        logger.error("chat message could not be delivered to Rasa: %s", error)
+        return jsonify(messages=[_unavailable_reply()], delivered=False), 503
+    _recent.put(key, replies)
+    return jsonify(messages=replies)
+
+
+@blueprint.get("/api/history")
+def history():
+    if "sender_id" not in session:
+        return jsonify(messages=[])
+    try:
+        events = current_app.extensions["rasa_client"].events(session["sender_id"])
+    except RasaUnavailable as error:
+        logger.error("history could not be read from Rasa: %s", error)
+        return jsonify(messages=[], error="history unavailable"), 503
+    return jsonify(messages=conversation_turns(events, _messages().payload_titles()))
+
+
+def conversation_turns(events: list[dict], titles: dict[str, str]) -> list[dict[str, Any]]:
+    """Patient and bot turns for the widget; button payloads shown by their titles."""
+    turns: list[dict[str, Any]] = []
+    for event in events:
+        if event.get("event") == "user":
+            text = event.get("text") or ""
+            if text.startswith("/"):
+                title = titles.get(text[1:])
+                if title is None:
+                    continue  # e.g. the widget's opening "/greet"
+                text = title
+            turns.append({"who": "patient", "text": text})
+        elif event.get("event") == "bot":
+            data = event.get("data") or {}
+            meta = (event.get("metadata") or {}).get("reply_metadata") or {"kind": "smalltalk"}
+            turn: dict[str, Any] = {"who": "bot", "text": event.get("text") or "", "metadata": meta}
+            if data.get("buttons"):
+                turn["buttons"] = [
+                    {"title": b.get("title", ""), "payload": b.get("payload", "")}
+                    for b in data["buttons"]
+                ]
+            turns.append(turn)
+    return turns

@@ -1,0 +1,58 @@
+"""The one client of the Rasa server the web app uses: REST webhook and tracker, on loopback."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+
+class RasaUnavailable(RuntimeError):
+    """The Rasa server could not be reached or answered with an error."""
+
+
+@dataclass(frozen=True)
+class RasaClient:
+    """Talks to Rasa on behalf of the browser, so the API token never leaves the server."""
+
+    base_url: str
+    token: str
+    timeout_s: float = 30.0
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.base_url.rstrip("/") + path, data=data, method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                return json.loads(response.read() or b"null")
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            raise RasaUnavailable(f"{method} {path}: {error}") from error
+
+    def send(self, sender_id: str, text: str) -> list[dict]:
+        """The bot's replies to one patient message (see ``bot.channels`` for their shape)."""
+        replies = self._call(
+            "POST", "/webhooks/rest/webhook", {"sender": sender_id, "message": text}
+        )
+        if not isinstance(replies, list):
+            raise RasaUnavailable("unexpected reply from the REST channel")
+        return replies
+
+    def events(self, sender_id: str) -> list[dict]:
+        """Every event of the conversation (needs the token)."""
+        query = urllib.parse.urlencode({"token": self.token})
+        path = f"/conversations/{urllib.parse.quote(sender_id, safe='')}/tracker?{query}"
+        tracker = self._call("GET", path)
+        return tracker.get("events", []) if isinstance(tracker, dict) else []
+
+    def healthy(self) -> bool:
+        try:
+            self._call("GET", "/")
+        except RasaUnavailable:
+            return False
+        return True
