@@ -54,7 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         settings.rasa_url, rasa_token(settings)
     )
     security.init_app(app)
-    app.register_blueprint(patient.blueprint)
+    patient.init_app(app)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

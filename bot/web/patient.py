@@ -20,7 +20,7 @@ MAX_MESSAGE_LENGTH = 2000  # a chat box, not an essay; longer is refused with a 
 _RECENT = 2000  # remembered client message ids, so a retried send is not processed twice
 
 
-class _RecentReplies:
+class RecentReplies:
     """Replies by (sender, client message id): a resend after a dropped connection gets the
     same reply instead of a second escalation."""
 
@@ -41,7 +41,9 @@ class _RecentReplies:
                 self._items.popitem(last=False)
 
 
-_recent = _RecentReplies()
+def init_app(app) -> None:  # noqa: ANN001
+    app.extensions["recent_replies"] = RecentReplies()
+    app.register_blueprint(blueprint)
 
 
 def _sender_id() -> str:
@@ -89,7 +91,8 @@ def chat():
         return jsonify(error="client_id must be a string of 8 to 64 characters"), 400
     sender = _sender_id()
     key = (sender, client_id)
-    cached = _recent.get(key)
+    recent = current_app.extensions["recent_replies"]
+    cached = recent.get(key)
     if cached is not None:
         return jsonify(messages=cached, repeated=True)
     try:
@@ -97,7 +100,7 @@ def chat():
     except RasaUnavailable as error:
         logger.error("chat message could not be delivered to Rasa: %s", error)
         return jsonify(messages=[_unavailable_reply()], delivered=False), 503
-    _recent.put(key, replies)
+    recent.put(key, replies)
     return jsonify(messages=replies)
 
 
