@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.config import Settings, load_settings
 from bot.content.messages import Messages
 from bot.escalations import EscalationRequest, EscalationWriter
+from bot.notify import UrgentNotifier
 from bot.reply import ANSWER, ERROR, FALLBACK, HANDOFF, REPLY_METADATA_KEY, SMALLTALK, URGENT
 
 __all__ = ["ANSWER", "ERROR", "FALLBACK", "HANDOFF", "SMALLTALK", "URGENT"]
@@ -28,7 +29,13 @@ def messages() -> Messages:
 
 @lru_cache(maxsize=1)
 def escalation_writer() -> EscalationWriter:
-    return EscalationWriter(settings().database_url, settings().spool_dir)
+    config = settings()
+    notifier = (
+        UrgentNotifier(config.urgent_webhook_url, config.public_url)
+        if config.urgent_webhook_url
+        else None
+    )
+    return EscalationWriter(config.database_url, config.spool_dir, notifier)
 
 
 def reply(

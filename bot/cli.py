@@ -167,6 +167,7 @@ def run(
     click.echo(
         "\nready. The assistant is running on 127.0.0.1:\n"
         f"  patients:  {servers.web_url}/   (the clinic page with the chat widget)\n"
+        f"  staff:     {servers.web_url}/staff   (accounts: bot staff create-user NAME)\n"
         f"  REST:      POST {servers.rasa_url}/webhooks/rest/webhook "
         '{"sender": "me", "message": "does it hurt?"}\n'
         f"  socket.io: {servers.rasa_url}/socket.io\n"
@@ -250,6 +251,64 @@ def _print_reply(message: dict) -> None:
             click.secho(f'      "{quote}"', dim=True)
     for button in message.get("buttons") or []:
         click.secho(f"    [{button['title']}]  (type: {button['payload']})", fg="cyan")
+
+
+# --- staff accounts ---------------------------------------------------------------------
+@main.group()
+def staff() -> None:
+    """Staff console accounts (there is no default account and no password in the repo)."""
+
+
+def _password_option(f):  # noqa: ANN001, ANN202
+    return click.option(
+        "--password",
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        envvar="CLINIC_NEW_PASSWORD",
+        help="Prompted for when not given (or from CLINIC_NEW_PASSWORD, for scripts).",
+    )(f)
+
+
+@staff.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["staff", "admin"]), default="staff", show_default=True)
+@_password_option
+@click.pass_obj
+def staff_create_user(settings: Settings, username: str, role: str, password: str) -> None:
+    """Create a staff or admin account for the console at /staff."""
+    from bot.accounts import AccountError, create_user
+    from bot.casework import audit
+    from bot.db.migrate import upgrade
+    from bot.db.session import session_scope
+
+    upgrade(settings.database_url)
+    try:
+        with session_scope(settings.database_url) as session:
+            user = create_user(session, username, password, role)
+            audit(session, None, "user_create", username="cli", target=user.username, role=role)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"created {role} account {username.strip().lower()}")
+
+
+@staff.command("set-password")
+@click.argument("username")
+@_password_option
+@click.pass_obj
+def staff_set_password(settings: Settings, username: str, password: str) -> None:
+    """Set a new password (also unlocks the account)."""
+    from bot.accounts import AccountError, set_password
+    from bot.casework import audit
+    from bot.db.session import session_scope
+
+    try:
+        with session_scope(settings.database_url) as session:
+            user = set_password(session, username, password)
+            audit(session, None, "password_set", username="cli", target=user.username)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"password changed for {username}")
 
 
 # --- escalations ------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +23,10 @@ class Settings:
     database_url: str = ""
     content_dir: Path = PROJECT_ROOT / "data" / "content"
     rasa_url: str = "http://127.0.0.1:5005"
-    extra: dict = field(default_factory=dict)
+    # Optional: POST a notice of each urgent escalation here (no patient text is sent).
+    urgent_webhook_url: str = ""
+    # The address staff use for the console, for links in notifications.
+    public_url: str = ""
 
     @property
     def spool_dir(self) -> Path:
@@ -39,6 +42,8 @@ def load_settings() -> Settings:
         database_url=os.environ.get("CLINIC_DATABASE_URL") or _default_database_url(var_dir),
         content_dir=Path(os.environ.get("CLINIC_CONTENT_DIR", PROJECT_ROOT / "data" / "content")),
         rasa_url=os.environ.get("CLINIC_RASA_URL", "http://127.0.0.1:5005"),
+        urgent_webhook_url=os.environ.get("CLINIC_URGENT_WEBHOOK_URL", ""),
+        public_url=os.environ.get("CLINIC_PUBLIC_URL", ""),
     )
 
 

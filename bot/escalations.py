@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.db.models import PRIORITY_URGENT, STATUS_OPEN, Escalation, utcnow
 from bot.db.session import session_scope
+from bot.notify import UrgentNotifier
 
 logger = logging.getLogger(__name__)
 
@@ -66,9 +67,12 @@ def write_escalation(database_url: str, request: EscalationRequest) -> int:
 class EscalationWriter:
     """Writes escalations; for urgent ones, retries and spools to disk rather than lose them."""
 
-    def __init__(self, database_url: str, spool_dir: Path) -> None:
+    def __init__(
+        self, database_url: str, spool_dir: Path, notifier: UrgentNotifier | None = None
+    ) -> None:
         self.database_url = database_url
         self.spool_dir = spool_dir
+        self.notifier = notifier
         self._retry_thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -88,6 +92,7 @@ class EscalationWriter:
                     request.reason,
                     request.priority,
                 )
+                self._notify(escalation_id, request)
                 return escalation_id
             except SQLAlchemyError as error:
                 logger.error("escalation write failed (attempt %d): %s", attempt + 1, error)
@@ -97,6 +102,10 @@ class EscalationWriter:
                     time.sleep(RETRY_DELAYS_S[attempt])
         self._spool(request)
         return None
+
+    def _notify(self, escalation_id: int, request: EscalationRequest) -> None:
+        if self.notifier is not None and request.priority == PRIORITY_URGENT:
+            self.notifier.send_in_background(escalation_id, request.reason)
 
     def _spool(self, request: EscalationRequest) -> None:
         self.spool_dir.mkdir(parents=True, exist_ok=True)
@@ -139,4 +148,5 @@ class EscalationWriter:
                 continue
             path.unlink()
             logger.warning("spooled escalation %s written as id %s", path.name, escalation_id)
+            self._notify(escalation_id, request)
         return waiting

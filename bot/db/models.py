@@ -6,22 +6,37 @@ import datetime as dt
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy.orm import declarative_base
+from sqlalchemy.orm import declarative_base, relationship
 
 Base = declarative_base()
 
 PRIORITY_URGENT = "urgent"
 PRIORITY_NORMAL = "normal"
 STATUS_OPEN = "open"
+STATUS_CLAIMED = "claimed"
+STATUS_RESOLVED = "resolved"
+STATUSES = (STATUS_OPEN, STATUS_CLAIMED, STATUS_RESOLVED)
+OUTCOMES = {
+    "called_patient": "Called the patient",
+    "answered_by_message": "Answered by message",
+    "referred_to_emergency": "Referred to emergency care",
+    "no_action_needed": "No action needed",
+}
+ROLE_STAFF = "staff"
+ROLE_ADMIN = "admin"
+ROLES = (ROLE_STAFF, ROLE_ADMIN)
 
 
 def utcnow() -> dt.datetime:
@@ -70,10 +85,76 @@ class Escalation(Base):
     trigger_intent = Column(String(64))
     matched_rule = Column(String(200))  # the safety rule that fired, if any
     transcript = Column(JSON, nullable=False)  # user and bot turns so far, with intents
+    claimed_by_id = Column(Integer, ForeignKey("staff_users.id"))
+    claimed_at = Column(DateTime)
+    resolved_by_id = Column(Integer, ForeignKey("staff_users.id"))
+    resolved_at = Column(DateTime)
+    outcome = Column(String(32))
+
+    claimed_by = relationship("StaffUser", foreign_keys=[claimed_by_id])
+    resolved_by = relationship("StaffUser", foreign_keys=[resolved_by_id])
+    notes = relationship("EscalationNote", order_by="EscalationNote.created_at")
+
+
+class StaffUser(Base):
+    """A clinic staff account, created with ``bot staff create-user``."""
+
+    __tablename__ = "staff_users"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    password_hash = Column(String(255), nullable=False)
+    role = Column(String(16), nullable=False, default=ROLE_STAFF)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    failed_logins = Column(Integer, nullable=False, default=0)
+    locked_until = Column(DateTime)
+    last_login_at = Column(DateTime)
+
+
+class EscalationNote(Base):
+    """A staff note on an escalation; never edited."""
+
+    __tablename__ = "escalation_notes"
+
+    id = Column(Integer, primary_key=True)
+    escalation_id = Column(Integer, ForeignKey("escalations.id"), nullable=False, index=True)
+    author_id = Column(Integer, ForeignKey("staff_users.id"), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    author = relationship("StaffUser")
+
+
+class AuditEntry(Base):
+    """Who viewed or changed what, when. Append-only: updates and deletes are refused."""
+
+    __tablename__ = "audit_log"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    user_id = Column(Integer, ForeignKey("staff_users.id"))
+    username = Column(String(64))  # kept as written, even if the account changes later
+    action = Column(String(32), nullable=False)
+    escalation_id = Column(Integer, ForeignKey("escalations.id"), index=True)
+    detail = Column(JSON)
+
+
+class AuditLogIsAppendOnly(RuntimeError):
+    """Raised on any attempt to change or delete an audit entry."""
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _refuse_audit_changes(_mapper, _connection, target) -> None:  # noqa: ANN001
+    raise AuditLogIsAppendOnly(f"audit entry {target.id} cannot be changed or deleted")
 
 
 __all__ = [
     "Answer",
+    "AuditEntry",
+    "EscalationNote",
+    "StaffUser",
     "Base",
     "Escalation",
     "PRIORITY_NORMAL",

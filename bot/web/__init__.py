@@ -29,8 +29,10 @@ def _secret_key(settings: Settings) -> str:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The app factory. ``test_config`` overrides settings (tests pass a fake Rasa client)."""
+    from flask_wtf.csrf import CSRFProtect
+
     from bot.content.messages import Messages
-    from bot.web import patient, security
+    from bot.web import patient, security, staff
     from bot.web.rasa_client import RasaClient
 
     app = Flask(__name__)
@@ -46,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=60 * 60 * 24 * 30,
         MAX_CONTENT_LENGTH=64 * 1024,
         JSON_SORT_KEYS=False,
+        WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead; the idle timeout ends both
     )
     if test_config:
         app.config.update(test_config)
@@ -54,7 +57,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         settings.rasa_url, rasa_token(settings)
     )
     security.init_app(app)
+    csrf = CSRFProtect(app)
     patient.init_app(app)
+    # The chat API takes JSON only: a cross-site form cannot send it, and SameSite=Lax keeps
+    # the cookie off cross-site requests. Every staff form carries a CSRF token.
+    csrf.exempt(patient.blueprint)
+    app.register_blueprint(staff.blueprint)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
