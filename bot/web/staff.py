@@ -207,8 +207,8 @@ def case(escalation_id: int):
         escalation = casework.get_case(db(), escalation_id, g.user)
     except LookupError:
         abort(404)
+    db().commit()  # the view is on record before anything else can fail
     turns = casework.transcript(db(), escalation)
-    db().commit()
     return render_template(
         "staff/case.html",
         e=escalation,
