@@ -1,0 +1,1 @@
+"""The maintainer loop: inbox of missed questions, redaction, merge, evaluate, promote."""
