@@ -63,10 +63,19 @@ def train(
     models_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     command = [
-        str(Path(sys.executable).parent / "rasa"), "train",
-        "--config", config, "--domain", "domain.yml",
-        "--data", *nlu_data, "data/rules",
-        "--out", str(models_dir), "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+        str(Path(sys.executable).parent / "rasa"),
+        "train",
+        "--config",
+        config,
+        "--domain",
+        "domain.yml",
+        "--data",
+        *nlu_data,
+        "data/rules",
+        "--out",
+        str(models_dir),
+        "--fixed-model-name",
+        target.name.removesuffix(".tar.gz"),
     ]
     subprocess.run(command, cwd=root, check=True, env=_quiet_env())
     return target, time.monotonic() - started
@@ -85,16 +94,29 @@ def _quiet_env() -> dict[str, str]:
 
 
 def load_nlu_examples(path: Path) -> list[tuple[str, str]]:
-    """(intent, text) pairs of a Rasa YAML NLU file."""
+    """(intent, text) pairs of a Rasa YAML NLU file, in either example format."""
     import yaml
 
     pairs = []
     for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
-        for line in str(item.get("examples", "")).splitlines():
+        examples = item.get("examples") or ""
+        if isinstance(examples, list):  # examples with metadata: [{"text": ..., "metadata": ...}]
+            pairs += [(item["intent"], str(e["text"]).strip()) for e in examples]
+            continue
+        for line in str(examples).splitlines():
             line = line.strip()
             if line.startswith("- "):
                 pairs.append((item["intent"], line[2:].strip()))
     return pairs
+
+
+def training_examples(root: Path = PROJECT_ROOT) -> list[tuple[str, str]]:
+    """Every (intent, text) of the training data under ``root/data/nlu``."""
+    return [
+        pair
+        for path in sorted((root / "data" / "nlu").glob("*.yml"))
+        for pair in load_nlu_examples(path)
+    ]
 
 
 @dataclass

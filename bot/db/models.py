@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -90,6 +91,7 @@ class Escalation(Base):
     resolved_by_id = Column(Integer, ForeignKey("staff_users.id"))
     resolved_at = Column(DateTime)
     outcome = Column(String(32))
+    flagged_for_training = Column(Boolean, nullable=False, default=False)
 
     claimed_by = relationship("StaffUser", foreign_keys=[claimed_by_id])
     resolved_by = relationship("StaffUser", foreign_keys=[resolved_by_id])
@@ -140,6 +142,45 @@ class AuditEntry(Base):
     detail = Column(JSON)
 
 
+class InboxItem(Base):
+    """A patient question the assistant missed, redacted, waiting for a maintainer's decision."""
+
+    __tablename__ = "inbox_items"
+
+    id = Column(Integer, primary_key=True)
+    text_key = Column(String(300), nullable=False, unique=True)  # normalised, for de-duplication
+    message = Column(Text, nullable=False)  # redacted: no personal data
+    suggested_intent = Column(String(64))
+    confidence = Column(Float)
+    count = Column(Integer, nullable=False, default=1)
+    first_seen = Column(DateTime, nullable=False)
+    last_seen = Column(DateTime, nullable=False)
+    sources = Column(
+        JSON, nullable=False
+    )  # fallback | low_confidence | ambiguous | handoff | flagged
+    decision = Column(String(16))  # None | intent | new_topic | discard
+    decided_intent = Column(String(64))
+    decided_by = Column(String(64))
+    decided_at = Column(DateTime)
+    merged_at = Column(DateTime)
+
+
+class ModelVersion(Base):
+    """A trained model: its data, its figures, and whether and by whom it was promoted."""
+
+    __tablename__ = "model_versions"
+
+    id = Column(Integer, primary_key=True)
+    file = Column(String(500), nullable=False, unique=True)
+    data_hash = Column(String(64), nullable=False)
+    status = Column(String(16), nullable=False)  # candidate | active | retired | refused
+    metrics = Column(JSON)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    promoted_at = Column(DateTime)
+    promoted_by = Column(String(64))
+    forced_reason = Column(Text)
+
+
 class AuditLogIsAppendOnly(RuntimeError):
     """Raised on any attempt to change or delete an audit entry."""
 
@@ -154,6 +195,8 @@ __all__ = [
     "Answer",
     "AuditEntry",
     "EscalationNote",
+    "InboxItem",
+    "ModelVersion",
     "StaffUser",
     "Base",
     "Escalation",

@@ -17,14 +17,12 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDE
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.intents import CLINICAL, FAQ_INTENTS, URGENT
-from bot.safety import SafetyDetector
+from bot.safety import SafetyDetector, SafetyMatch
 
 SAFETY_KEY = "safety"
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class SafetyRules(GraphComponent):
     """Deterministic spaCy rules that can only move a prediction towards a person."""
 
@@ -73,15 +71,18 @@ class SafetyRules(GraphComponent):
     def _apply(self, message: Message, text: str) -> None:
         original = message.get(INTENT) or {}
         original_name = original.get(INTENT_NAME_KEY)
-        doc = self.detector.parse(text)
-        match = self.detector.urgent(doc)
-        target = self.config["urgent_intent"]
-        if match is None and original_name in set(self.config["overridable_intents"]):
-            match = self.detector.clinical(doc)
-            target = self.config["clinical_intent"]
-        if match is None:
+        decision = safety_decision(
+            self.detector,
+            text,
+            original_name,
+            self.config["urgent_intent"],
+            self.config["clinical_intent"],
+            set(self.config["overridable_intents"]),
+        )
+        if decision is None:
             message.set(SAFETY_KEY, {"fired": False}, add_to_output=True)
             return
+        target, match = decision
         message.set(
             SAFETY_KEY,
             {
@@ -104,3 +105,23 @@ class SafetyRules(GraphComponent):
             [{INTENT_NAME_KEY: target, PREDICTED_CONFIDENCE_KEY: 1.0}, *ranking],
             add_to_output=True,
         )
+
+
+def safety_decision(
+    detector: SafetyDetector,
+    text: str,
+    predicted_intent: str | None,
+    urgent_intent: str = URGENT,
+    clinical_intent: str = CLINICAL,
+    overridable: set[str] | frozenset[str] = FAQ_INTENTS,
+) -> tuple[str, SafetyMatch] | None:
+    """The intent the rules impose on ``text`` (and why), or None to keep the prediction."""
+    doc = detector.parse(text)
+    match = detector.urgent(doc)
+    if match is not None:
+        return urgent_intent, match
+    if predicted_intent in overridable:
+        match = detector.clinical(doc)
+        if match is not None:
+            return clinical_intent, match
+    return None

@@ -118,8 +118,9 @@
   function writeStore(storage, key, value) {
     try {
       storage.setItem(key, JSON.stringify(value));
+      return true;
     } catch (error) {
-      /* storage full or disabled: the message still lives in memory until sent */
+      return false; // storage full or disabled
     }
   }
 
@@ -129,16 +130,63 @@
 
   // ---------------------------------------------------------------- the outbox
 
-  var outbox = readStore(window.localStorage, OUTBOX_KEY, []);
-  if (!Array.isArray(outbox)) {
-    outbox = [];
-  }
-  outbox = outbox.filter(function (item) {
-    return item && isString(item.id) && isString(item.text) && item.text.length > 0;
-  });
+  // localStorage is the truth (shared by the patient's tabs, kept across reloads); every change
+  // re-reads it first so one tab never overwrites another's waiting messages. If storage is
+  // unavailable the outbox lives in memory for this page.
+  var memoryOutbox = [];
+  var storageWorks = true;
 
-  function saveOutbox() {
-    writeStore(window.localStorage, OUTBOX_KEY, outbox);
+  function validItems(list) {
+    return list.filter(function (item) {
+      return item && isString(item.id) && isString(item.text) && item.text.length > 0;
+    });
+  }
+
+  function getOutbox() {
+    if (storageWorks) {
+      var stored = readStore(window.localStorage, OUTBOX_KEY, []);
+      if (Array.isArray(stored)) {
+        return validItems(stored);
+      }
+    }
+    return memoryOutbox.slice();
+  }
+
+  function setOutbox(list) {
+    memoryOutbox = list.slice();
+    if (storageWorks && !writeStore(window.localStorage, OUTBOX_KEY, list)) {
+      storageWorks = false;
+    }
+  }
+
+  function addToOutbox(item, first) {
+    var list = getOutbox();
+    if (first) {
+      list.unshift(item);
+    } else {
+      list.push(item);
+    }
+    setOutbox(list);
+  }
+
+  function removeFromOutbox(id) {
+    setOutbox(
+      getOutbox().filter(function (item) {
+        return item.id !== id;
+      })
+    );
+  }
+
+  function hasVisiblePending() {
+    return getOutbox().some(function (item) {
+      return !item.hidden;
+    });
+  }
+
+  try {
+    window.localStorage.getItem(OUTBOX_KEY);
+  } catch (error) {
+    storageWorks = false;
   }
 
   // ---------------------------------------------------------------- rendering
@@ -383,7 +431,6 @@
     }
     urgentBox.setAttribute("data-emergency-number", number);
     urgentBox.hidden = false;
-    launcher.classList.add("cw-launcher--urgent");
   }
 
   function showNotice(hasPending) {
@@ -424,9 +471,9 @@
   }
 
   function renderPendingOutbox() {
-    outbox.forEach(function (item) {
+    getOutbox().forEach(function (item) {
       if (!item.hidden && !findPatient(item.id)) {
-        appendToLog(patientMessage(item.display || item.text, item.id, "pending"));
+        appendToLog(patientMessage(item.display || item.text, item.id, state.flushing ? "sending" : "pending"));
       }
     });
   }
@@ -459,9 +506,13 @@
     scrollToEnd();
   }
 
-  function renderReplies(item, messages) {
-    var bubble = item.hidden ? null : findPatient(item.id);
-    var anchor = bubble ? bubble.nextSibling : log.querySelector(".cw-msg--sending, .cw-msg--pending");
+  function firstUnsent() {
+    return log.querySelector(".cw-msg--sending, .cw-msg--pending");
+  }
+
+  // Replies go right after the message they answer (later messages may already be waiting).
+  function renderReplies(bubble, messages) {
+    var anchor = bubble ? bubble.nextSibling : firstUnsent();
     var first = null;
     messages.forEach(function (message) {
       if (!message || typeof message !== "object") {
@@ -473,7 +524,7 @@
       state.deliveredTurns += 1;
     });
     if (first && !panel.hidden) {
-      scrollToShow(bubble && !item.hidden ? bubble : first);
+      scrollToShow(bubble || first);
     }
   }
 
@@ -521,14 +572,14 @@
         }
         state.historyLoaded = true;
         renderAll(result.data.messages);
-        if (!outbox.length) {
+        if (!getOutbox().length) {
           clearNotice();
         }
         return true;
       })
       .catch(function () {
         renderPendingOutbox();
-        showNotice(outbox.some(function (item) { return !item.hidden; }));
+        showNotice(hasVisiblePending());
         return false;
       })
       .finally(function () {
@@ -560,7 +611,7 @@
   }
 
   function markUnsent() {
-    outbox.forEach(function (item) {
+    getOutbox().forEach(function (item) {
       var node = item.hidden ? null : findPatient(item.id);
       if (node) {
         setPatientState(node, "pending");
@@ -570,14 +621,14 @@
 
   // Sends what is in the outbox, oldest first, one at a time; stops at the first failure.
   function flush() {
-    if (state.flushing || !outbox.length) {
+    if (state.flushing || !getOutbox().length) {
       return Promise.resolve();
     }
     state.flushing = true;
     var waitForHistory = state.historyLoading || Promise.resolve();
 
     function next() {
-      var item = outbox[0];
+      var item = getOutbox()[0];
       if (!item) {
         return Promise.resolve();
       }
@@ -585,42 +636,44 @@
       return postChat(item).then(function (result) {
         hideTyping();
         if (result.sent) {
-          outbox.shift();
-          saveOutbox();
-          if (!notice.hasAttribute("data-state") || !outbox.length) {
-            clearNotice();
-          }
+          removeFromOutbox(item.id);
+          clearNotice();
           var node = item.hidden ? null : findPatient(item.id);
-          if (node) {
-            setPatientState(node, "sent");
-            node.removeAttribute("data-client-id");
-          }
           if (result.repeated) {
             // The server had this message already (an earlier attempt got through but its
             // answer was lost): the history is the truth, render it again.
             return loadHistory().then(function (ok) {
               if (!ok) {
-                renderReplies(item, result.messages);
+                var again = item.hidden ? null : findPatient(item.id);
+                if (again) {
+                  setPatientState(again, "sent");
+                  again.removeAttribute("data-client-id");
+                }
+                renderReplies(again, result.messages);
               }
               return next();
             });
           }
           if (!node && !item.hidden) {
-            // The bubble is missing (should not happen): show the message before its replies.
-            appendToLog(patientMessage(item.display || item.text, null, "sent"));
+            // Queued by another tab of this patient: show it before its replies.
+            node = patientMessage(item.display || item.text, item.id, "sent");
+            log.insertBefore(node, firstUnsent() || (typing.parentNode === log ? typing : null));
           }
-          state.deliveredTurns += item.hidden ? 0 : 1;
-          renderReplies(item, result.messages);
+          if (node) {
+            setPatientState(node, "sent");
+            node.removeAttribute("data-client-id");
+            state.deliveredTurns += 1;
+          }
+          renderReplies(node, result.messages);
           return next();
         }
         if (result.retry) {
           markUnsent();
-          showNotice(outbox.some(function (entry) { return !entry.hidden; }));
+          showNotice(hasVisiblePending());
           return null;
         }
         // Refused by the server (e.g. too long): it would never go through; say so, keep the text.
-        outbox.shift();
-        saveOutbox();
+        removeFromOutbox(item.id);
         var refused = item.hidden ? null : findPatient(item.id);
         if (refused) {
           setPatientState(refused, "failed", result.error || "please rephrase and try again");
@@ -645,8 +698,7 @@
 
   function send(text, display, hidden) {
     var item = { id: newClientId(), text: text, display: display || text, hidden: !!hidden, at: Date.now() };
-    outbox.push(item);
-    saveOutbox();
+    addToOutbox(item, false);
     if (!hidden) {
       appendToLog(patientMessage(item.display, item.id, "sending"));
       scrollToEnd();
@@ -660,12 +712,11 @@
     if (!state.opened || !state.historyLoaded || state.deliveredTurns > 0) {
       return;
     }
-    var queued = outbox.some(function (item) {
+    var queued = getOutbox().some(function (item) {
       return item.hidden && item.text === GREET;
     });
     if (!queued) {
-      outbox.unshift({ id: newClientId(), text: GREET, display: "", hidden: true, at: Date.now() });
-      saveOutbox();
+      addToOutbox({ id: newClientId(), text: GREET, display: "", hidden: true, at: Date.now() }, true);
     }
   }
 
@@ -744,7 +795,7 @@
 
   window.addEventListener("online", retry);
   window.setInterval(function () {
-    if (outbox.length || !state.historyLoaded) {
+    if (getOutbox().length || !state.historyLoaded) {
       retry();
     }
   }, RETRY_MS);
