@@ -39,6 +39,11 @@ def gate(candidate: dict, current: dict | None) -> list[str]:
     return reasons
 
 
+def heldout_figures(version: ModelVersion | None) -> dict | None:
+    """The held-out figures the gate compares (recorded by ``bot maintain evaluate``)."""
+    return (version.metrics or {}).get("heldout") if version is not None else None
+
+
 def active_version(session: Session) -> ModelVersion | None:
     return session.scalars(
         select(ModelVersion).where(ModelVersion.status == "active").order_by(ModelVersion.id.desc())
@@ -85,7 +90,7 @@ def promote(
         PromotionRefused: the gate refused and there is no forced reason.
     """
     current = active_version(session)
-    objections = gate(candidate.metrics or {}, current.metrics if current else None)
+    objections = gate(heldout_figures(candidate) or {}, heldout_figures(current))
     if objections and not force_reason:
         candidate.status = "refused"
         raise PromotionRefused("; ".join(objections))
