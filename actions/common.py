@@ -90,7 +90,14 @@ def escalation_request(
     tracker: Tracker, reason: str, priority: str, dedup_suffix: str = ""
 ) -> EscalationRequest:
     """An escalation for the latest patient message; retries of it share one dedup key."""
-    message_id = tracker.latest_message.get("message_id") or str(len(tracker.events))
+    # The widget's own id for the message, when it sent one: a resend after a lost reply is
+    # processed again by Rasa but must not open a second escalation.
+    client_id = (tracker.latest_message.get("metadata") or {}).get("client_id")
+    message_id = (
+        f"client-{client_id}"
+        if isinstance(client_id, str) and client_id
+        else tracker.latest_message.get("message_id") or str(len(tracker.events))
+    )
     safety = tracker.latest_message.get("safety") or {}
     return EscalationRequest(
         dedup_key=f"{tracker.sender_id}:{message_id}{dedup_suffix}"[:100],

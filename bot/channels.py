@@ -92,6 +92,10 @@ class MetadataRestInput(RestInput):
             )
         return sender
 
+    def get_metadata(self, req: Request) -> dict[str, Any] | None:
+        metadata = self._body(req).get("metadata")
+        return metadata if isinstance(metadata, dict) else None
+
     def _extract_message(self, req: Request) -> str | None:
         message = self._body(req).get("message")
         if not isinstance(message, str):

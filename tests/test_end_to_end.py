@@ -222,3 +222,16 @@ def test_no_patient_text_in_the_server_logs(servers):
     assert "can't swallow properly" not in logs
     assert secret not in logs
     assert "topiramate" not in logs
+
+
+def test_a_resent_message_opens_one_escalation(servers):
+    sender = uuid.uuid4().hex
+    body = {
+        "sender": sender,
+        "message": "my lips are swelling up since the injections",
+        "metadata": {"client_id": "c-abcdef12"},
+    }
+    for _ in range(2):
+        status, replies = http_json("POST", f"{servers.rasa_url}/webhooks/rest/webhook", body)
+        assert status == 200 and replies[0]["metadata"]["kind"] == "urgent"
+    assert len(escalations_for(servers, sender)) == 1

@@ -96,7 +96,9 @@ def chat():
     if cached is not None:
         return jsonify(messages=cached, repeated=True)
     try:
-        replies = [_public(r) for r in current_app.extensions["rasa_client"].send(sender, text)]
+        replies = [
+            _public(r) for r in current_app.extensions["rasa_client"].send(sender, text, client_id)
+        ]
     except RasaUnavailable as error:
         logger.error("chat message could not be delivered to Rasa: %s", error)
         return jsonify(messages=[_unavailable_reply()], delivered=False), 503

@@ -25,7 +25,9 @@ class RasaClient:
     def _call(self, method: str, path: str, body: dict | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
-            self.base_url.rstrip("/") + path, data=data, method=method,
+            self.base_url.rstrip("/") + path,
+            data=data,
+            method=method,
             headers={"Content-Type": "application/json"},
         )
         try:
@@ -34,11 +36,15 @@ class RasaClient:
         except (urllib.error.URLError, OSError, ValueError) as error:
             raise RasaUnavailable(f"{method} {path}: {error}") from error
 
-    def send(self, sender_id: str, text: str) -> list[dict]:
-        """The bot's replies to one patient message (see ``bot.channels`` for their shape)."""
-        replies = self._call(
-            "POST", "/webhooks/rest/webhook", {"sender": sender_id, "message": text}
-        )
+    def send(self, sender_id: str, text: str, client_id: str | None = None) -> list[dict]:
+        """The bot's replies to one patient message (see ``bot.channels`` for their shape).
+
+        ``client_id`` travels as message metadata: a resend after a lost reply then reuses the
+        same escalation instead of opening a second one."""
+        body: dict = {"sender": sender_id, "message": text}
+        if client_id:
+            body["metadata"] = {"client_id": client_id}
+        replies = self._call("POST", "/webhooks/rest/webhook", body)
         if not isinstance(replies, list):
             raise RasaUnavailable("unexpected reply from the REST channel")
         return replies

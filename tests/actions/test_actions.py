@@ -204,3 +204,15 @@ def test_unexpected_intent_in_smalltalk_is_treated_as_out_of_scope(
 ):
     ActionSmalltalk().run(dispatcher, make_tracker("something_else"), domain)
     assert _only_message(dispatcher)["reply_metadata"]["intent"] == "out_of_scope"
+
+
+def test_a_resent_widget_message_does_not_open_a_second_escalation(
+    action_settings, make_tracker, domain
+):
+    from rasa_sdk.executor import CollectingDispatcher
+
+    for _ in range(2):  # the same client message processed twice, with new Rasa message ids
+        tracker = make_tracker("report_urgent_symptoms", sender_id="web-resend")
+        tracker.latest_message["metadata"] = {"client_id": "c-12345678"}
+        ActionUrgentSymptoms().run(CollectingDispatcher(), tracker, domain)
+    assert len(_escalations(action_settings.database_url)) == 1

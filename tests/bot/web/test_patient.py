@@ -17,7 +17,7 @@ class FakeRasa:
         self.down = False
         self.events_by_sender: dict[str, list[dict]] = {}
 
-    def send(self, sender_id: str, text: str) -> list[dict]:
+    def send(self, sender_id: str, text: str, client_id: str | None = None) -> list[dict]:
         if self.down:
             raise RasaUnavailable("connection refused")
         self.sent.append((sender_id, text))
