@@ -34,9 +34,12 @@ from bot.db.models import (
     STATUSES,
     AuditEntry,
     Escalation,
+    InboxItem,
     StaffUser,
 )
 from bot.db.session import session_factory
+from bot.intents import ALL_INTENTS
+from bot.maintain.inbox import decide
 from bot.web.charts import bar_chart
 
 blueprint = Blueprint("staff", __name__, url_prefix="/staff")
@@ -257,6 +260,53 @@ def resolve(escalation_id: int):
 @login_required()
 def reopen(escalation_id: int):
     return _change(escalation_id, lambda e: casework.reopen(db(), e, g.user), "Reopened.")
+
+
+@blueprint.post("/escalations/<int:escalation_id>/flag")
+@login_required()
+def flag(escalation_id: int):
+    """Marks the conversation for the maintainers' inbox (or takes the mark away)."""
+
+    def toggle(escalation: Escalation) -> None:
+        escalation.flagged_for_training = not escalation.flagged_for_training
+        casework.audit(db(), g.user, "flag", escalation.id, flagged=escalation.flagged_for_training)
+
+    return _change(escalation_id, toggle, "Training flag updated.")
+
+
+# --- maintainers' inbox -------------------------------------------------------------------
+@blueprint.get("/inbox")
+@login_required(ROLE_ADMIN)
+def inbox():
+    items = (
+        db()
+        .scalars(
+            select(InboxItem)
+            .where(InboxItem.merged_at.is_(None))
+            .order_by(InboxItem.decision.is_not(None), InboxItem.count.desc(), InboxItem.id)
+        )
+        .all()
+    )
+    return render_template("staff/inbox.html", items=items, intents=sorted(ALL_INTENTS))
+
+
+@blueprint.post("/inbox/<int:item_id>")
+@login_required(ROLE_ADMIN)
+def inbox_decide(item_id: int):
+    item = db().get(InboxItem, item_id)
+    if item is None:
+        abort(404)
+    decision, intent = request.form.get("decision", ""), request.form.get("intent") or None
+    try:
+        decide(db(), item, decision, intent, g.user.username)
+    except ValueError as error:
+        db().rollback()
+        flash(str(error))
+    else:
+        casework.audit(db(), g.user, "inbox_decide", item=item.id, decision=decision, intent=intent)
+        db().commit()
+        flash(f"Item {item.id}: {decision}{' ' + intent if intent else ''}.")
+    return redirect(url_for("staff.inbox"))
 
 
 # --- overview, audit, users ---------------------------------------------------------------

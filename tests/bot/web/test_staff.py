@@ -99,6 +99,9 @@ STAFF_ROUTES = [
     ("POST", "/staff/escalations/1/note"),
     ("POST", "/staff/escalations/1/resolve"),
     ("POST", "/staff/escalations/1/reopen"),
+    ("POST", "/staff/escalations/1/flag"),
+    ("GET", "/staff/inbox"),
+    ("POST", "/staff/inbox/1"),
     ("GET", "/staff/overview"),
     ("GET", "/staff/audit"),
     ("GET", "/staff/users"),
@@ -123,7 +126,7 @@ def test_every_staff_route_is_listed_above(app):
     assert normalised == listed
 
 
-@pytest.mark.parametrize("path", ["/staff/audit", "/staff/users"])
+@pytest.mark.parametrize("path", ["/staff/audit", "/staff/users", "/staff/inbox"])
 def test_staff_role_cannot_reach_admin_pages(client, path):
     login(client)
     assert client.get(path).status_code == 403
@@ -299,3 +302,46 @@ def test_open_redirect_after_login_is_refused(client):
         data={"username": "sam", "password": PASSWORD, "csrf_token": token},
     )
     assert response.headers["Location"].endswith("/staff/")
+
+
+def test_flag_for_training_and_inbox_decisions(client, urgent, settings):
+    from bot.db.models import InboxItem, utcnow
+
+    login(client)
+    token = csrf(client, f"/staff/escalations/{urgent}")
+    client.post(f"/staff/escalations/{urgent}/flag", data={"csrf_token": token})
+    with session_scope(settings.database_url) as session:
+        assert session.get(Escalation, urgent).flagged_for_training is True
+        session.add(
+            InboxItem(
+                text_key="what is it",
+                message="what is it <name>",
+                count=2,
+                first_seen=utcnow(),
+                last_seen=utcnow(),
+                sources=["fallback"],
+            )
+        )
+    client.post("/staff/logout", data={"csrf_token": csrf(client, "/staff/")})
+    login(client, "ada")
+    page = client.get("/staff/inbox").get_data(as_text=True)
+    assert "what is it &lt;name&gt;" in page
+    token = csrf(client, "/staff/inbox")
+    client.post(
+        "/staff/inbox/1",
+        data={"csrf_token": token, "decision": "intent", "intent": "ask_how_it_works"},
+    )
+    bad = client.post(
+        "/staff/inbox/1",
+        data={"csrf_token": token, "decision": "intent", "intent": "no_such_intent"},
+        follow_redirects=True,
+    )
+    assert "unknown intent" in bad.get_data(as_text=True)
+    with session_scope(settings.database_url) as session:
+        item = session.get(InboxItem, 1)
+        assert (item.decision, item.decided_intent, item.decided_by) == (
+            "intent",
+            "ask_how_it_works",
+            "ada",
+        )
+    assert ("ada", "inbox_decide", None) in audit_actions(settings)
