@@ -40,8 +40,9 @@ test-fast: setup ## Tests that need no trained model
 lint: setup ## ruff
 	@$(BIN)/ruff check bot actions tests bench
 
-bench: setup ## Benchmark: training time, parse and REST latency, against the stock pipeline
+bench: setup ## Benchmarks: model vs stock pipeline; maintainer retrain-evaluate-promote cycle
 	@$(BIN)/python bench/benchmark.py
+	@$(BIN)/python bench/maintainer_cycle.py
 
 clean: ## Remove trained models and test artifacts (keeps .venv and var/)
 	rm -rf models .cache test-artifacts .pytest_cache

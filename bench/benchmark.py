@@ -159,8 +159,12 @@ def http_latencies(model_path: Path, work_dir: Path, texts: list[str]) -> dict:
     prepare_database(settings)
     token = secrets.token_urlsafe(24)
     servers = ServerSet(
-        settings, model_path, token,
-        rasa_port=RASA_PORT, action_port=ACTION_PORT, log_dir=work_dir / "logs",
+        settings,
+        model_path,
+        token,
+        rasa_port=RASA_PORT,
+        action_port=ACTION_PORT,
+        log_dir=work_dir / "logs",
     )
     started = time.monotonic()
     servers.start()
@@ -172,8 +176,9 @@ def http_latencies(model_path: Path, work_dir: Path, texts: list[str]) -> dict:
         # A fresh sender per message: each is the first message of a new conversation.
         rest_ms = time_each(
             texts,
-            lambda text: checked_post(rest_url, {"sender": f"bench-{uuid.uuid4().hex}",
-                                                 "message": text}),
+            lambda text: checked_post(
+                rest_url, {"sender": f"bench-{uuid.uuid4().hex}", "message": text}
+            ),
         )
     finally:
         servers.stop()
@@ -232,8 +237,10 @@ def print_report(results: dict) -> None:
         rate = {"accuracy": ratio(mine, theirs), "time": ratio(theirs, mine)}.get(kind, "-")
         print(f"{label:<26}{cell(mine, kind):>12}{cell(theirs, kind):>18}{rate:>10}")
     print("  (ratio: ours/stock for accuracy, stock/ours for time)")
-    print(f"\nours, training with Rasa's cache: fill {ours['train_cache_fill_s']} s, "
-          f"retrain {ours['train_cached_s']} s")
+    print(
+        f"\nours, training with Rasa's cache: fill {ours['train_cache_fill_s']} s, "
+        f"retrain {ours['train_cached_s']} s"
+    )
     http = ours["http"]
     print(f"ours over HTTP (servers up in {http['startup_s']} s):")
     for label, key in (("/model/parse", "http_parse"), ("REST webhook", "rest")):
@@ -257,29 +264,39 @@ def run(args: argparse.Namespace) -> dict:
     results: dict = {
         "timestamp_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "args": vars(args),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
         "heldout_messages": len(texts),
     }
     with tempfile.TemporaryDirectory(prefix="clinic-bench-") as tmp:
         work = Path(tmp)
         print("training our pipeline (cache disabled) ...", flush=True)
         model, cold_s = timed_train(work / "ours-cold", "config.yml", cache_dir=None)
-        print(f"  {cold_s:.1f} s\ntraining again with an empty, then a filled Rasa cache ...",
-              flush=True)
+        print(
+            f"  {cold_s:.1f} s\ntraining again with an empty, then a filled Rasa cache ...",
+            flush=True,
+        )
         _, fill_s = timed_train(work / "ours-cached", "config.yml", cache_dir=work / "cache")
         _, cached_s = timed_train(work / "ours-cached", "config.yml", cache_dir=work / "cache")
         print(f"  {fill_s:.1f} s, {cached_s:.1f} s\nevaluating our model ...", flush=True)
-        ours = {"train_cold_s": round(cold_s, 1), "train_cache_fill_s": round(fill_s, 1),
-                "train_cached_s": round(cached_s, 1), **evaluate(model, texts)}
-        print("measuring over HTTP (ports "
-              f"{RASA_PORT} and {ACTION_PORT}) ...", flush=True)
+        ours = {
+            "train_cold_s": round(cold_s, 1),
+            "train_cache_fill_s": round(fill_s, 1),
+            "train_cached_s": round(cached_s, 1),
+            **evaluate(model, texts),
+        }
+        print("measuring over HTTP (ports " f"{RASA_PORT} and {ACTION_PORT}) ...", flush=True)
         ours["http"] = http_latencies(model, work / "var", texts)
         results["ours"] = ours
         if not args.skip_stock:
             config = write_stock_config(work / "stock-config.yml", args.stock_epochs)
-            print(f"training the stock pipeline ({args.stock_epochs} epochs, cache disabled) ...",
-                  flush=True)
+            print(
+                f"training the stock pipeline ({args.stock_epochs} epochs, cache disabled) ...",
+                flush=True,
+            )
             stock_model, stock_s = timed_train(work / "stock", str(config), cache_dir=None)
             print(f"  {stock_s:.1f} s\nevaluating the stock model ...", flush=True)
             results["stock"] = {"train_cold_s": round(stock_s, 1), **evaluate(stock_model, texts)}
@@ -289,10 +306,17 @@ def run(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> None:
     """Parses options, runs the benchmark, prints the report and writes the JSON file."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stock-epochs", type=int, default=100,
-                        help="DIET and ResponseSelector epochs of the stock pipeline")
-    parser.add_argument("--skip-stock", action="store_true",
-                        help="do not train the stock pipeline (it takes 10-20 min on 2 cores)")
+    parser.add_argument(
+        "--stock-epochs",
+        type=int,
+        default=100,
+        help="DIET and ResponseSelector epochs of the stock pipeline",
+    )
+    parser.add_argument(
+        "--skip-stock",
+        action="store_true",
+        help="do not train the stock pipeline (it takes 10-20 min on 2 cores)",
+    )
     args = parser.parse_args(argv)
     # Unconfigured, Rasa's structlog prints a debug line per parse, which also slows parsing.
     from rasa.utils.log_utils import configure_structlog

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from pathlib import Path
 
 import pytest
 import yaml
@@ -23,33 +22,9 @@ from tests.conftest import CONTENT_DIR, free_port
 
 UNKNOWN = "kindly elucidate the modus operandi of onabotulinumtoxinA"
 PERSONAL = "my name is Zara Quinn and my number is 07700 900123, call me"
-COPIED = [
-    "config.yml",
-    "domain.yml",
-    "endpoints.yml",
-    "credentials.yml",
-    "data",
-    "requirements",
-    "bot/nlu",
-    "bot/safety.py",
-    "tests/nlu",
-]
-
-
-def _copy_project(root: Path) -> None:
-    for name in COPIED:
-        source, target = PROJECT_ROOT / name, root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target)
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, trained_model):
-    root = tmp_path_factory.mktemp("project")
-    _copy_project(root)
+    root = cycle.copy_training_inputs(tmp_path_factory.mktemp("project"))
     assert inputs_hash(root) == inputs_hash(PROJECT_ROOT)  # same inputs: reuse the trained model
     (root / "models").mkdir()
     shutil.copy2(trained_model, model_path_for(root / "models", inputs_hash(root)))

@@ -15,6 +15,37 @@ from bot.maintain import evaluate as evaluation
 from bot.maintain import inbox, merge, promote
 from bot.training import evaluate_model, inputs_hash, model_path_for, train
 
+# What a scratch copy of the project needs to train and evaluate (see copy_training_inputs).
+TRAINING_FILES = (
+    "config.yml",
+    "domain.yml",
+    "endpoints.yml",
+    "credentials.yml",
+    "data",
+    "requirements",
+    "bot/nlu",
+    "bot/safety.py",
+    "tests/nlu",
+)
+
+
+def copy_training_inputs(target: Path, source: Path | None = None) -> Path:
+    """A scratch copy of the project's training inputs, to try data changes without touching
+    the real ones (same files, so the same input hash and the same trained model)."""
+    import shutil
+
+    from bot.config import PROJECT_ROOT
+
+    source = source or PROJECT_ROOT
+    for name in TRAINING_FILES:
+        src, dst = source / name, target / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dst)
+    return target
+
 
 def models_dir(root: Path) -> Path:
     return root / "models"

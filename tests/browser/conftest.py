@@ -21,8 +21,11 @@ CHROMIUM_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One Chromium per test module. Playwright's sync API runs an event loop in this thread
+    while it is open, which would break asyncio.run() in other tests: so it never outlives
+    its module."""
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing: run `make test` (scripts/setup-browser.sh installs it)")
     from playwright.sync_api import sync_playwright
