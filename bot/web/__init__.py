@@ -48,6 +48,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=60 * 60 * 24 * 30,
         MAX_CONTENT_LENGTH=64 * 1024,
         JSON_SORT_KEYS=False,
+        # Other origins allowed to call the chat API (comma-separated), e.g. the clinic's main
+        # site if the widget is embedded there. The site's own origin is always allowed.
+        ALLOWED_ORIGINS=[
+            o.strip().rstrip("/")
+            for o in os.environ.get("CLINIC_ALLOWED_ORIGINS", "").split(",")
+            if o.strip()
+        ],
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead; the idle timeout ends both
     )
     if test_config:

@@ -46,6 +46,19 @@ def init_app(app) -> None:  # noqa: ANN001
     app.register_blueprint(blueprint)
 
 
+@blueprint.before_request
+def _same_origin_only():
+    """The chat API answers the site's own pages (and origins listed in CLINIC_ALLOWED_ORIGINS),
+    never a page elsewhere that a patient happens to have open."""
+    origin = request.headers.get("Origin")
+    if request.method == "GET" or origin is None:
+        return None
+    allowed = {request.host_url.rstrip("/")} | set(current_app.config["ALLOWED_ORIGINS"])
+    if origin.rstrip("/") not in allowed:
+        return jsonify(error="cross-origin requests are not accepted"), 403
+    return None
+
+
 def _sender_id() -> str:
     """The conversation id lives in the signed, HttpOnly session cookie, never in page script."""
     if "sender_id" not in session:

@@ -180,3 +180,36 @@ def test_conversation_turns_show_pressed_buttons_by_title_and_keep_metadata():
 def test_oversized_request_body_is_refused(client):
     response = client.post("/api/chat", data="x" * (70 * 1024), content_type="application/json")
     assert response.status_code == 413
+
+
+def test_chat_from_another_origin_is_refused(client, rasa):
+    response = client.post(
+        "/api/chat",
+        json={"message": "hi", "client_id": "msg-00000001"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 403
+    assert rasa.sent == []
+    same = client.post(
+        "/api/chat",
+        json={"message": "hi", "client_id": "msg-00000002"},
+        headers={"Origin": "http://localhost"},
+    )
+    assert same.status_code == 200
+
+
+def test_configured_origin_is_allowed(settings, rasa):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SETTINGS": settings,
+            "RASA_CLIENT": rasa,
+            "ALLOWED_ORIGINS": ["https://clinic.example"],
+        }
+    )
+    response = app.test_client().post(
+        "/api/chat",
+        json={"message": "hi", "client_id": "msg-00000003"},
+        headers={"Origin": "https://clinic.example"},
+    )
+    assert response.status_code == 200
