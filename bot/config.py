@@ -47,14 +47,19 @@ def load_settings() -> Settings:
     )
 
 
-def rasa_token(settings: Settings) -> str:
-    """The Rasa HTTP API token: ``RASA_AUTH_TOKEN`` or one generated once into ``var/``."""
-    token = os.environ.get("RASA_AUTH_TOKEN")
-    if token:
-        return token
-    path = settings.var_dir / "rasa-auth-token"
+def secret(settings: Settings, env_var: str, filename: str, nbytes: int = 32) -> str:
+    """``env_var`` if set, else a random secret generated once into ``var/filename`` (0600)."""
+    value = os.environ.get(env_var)
+    if value:
+        return value
+    path = settings.var_dir / filename
     if not path.exists():
         settings.var_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
+        path.write_text(secrets.token_urlsafe(nbytes))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def rasa_token(settings: Settings) -> str:
+    """The Rasa HTTP API token: ``RASA_AUTH_TOKEN`` or one generated once into ``var/``."""
+    return secret(settings, "RASA_AUTH_TOKEN", "rasa-auth-token")

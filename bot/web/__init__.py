@@ -6,25 +6,11 @@ One WSGI app, created by :func:`create_app`; configuration from the environment.
 from __future__ import annotations
 
 import os
-import secrets
 from typing import Any
 
 from flask import Flask
 
-from bot.config import Settings, load_settings, rasa_token
-
-
-def _secret_key(settings: Settings) -> str:
-    """``CLINIC_SECRET_KEY`` or one generated once into ``var/`` (signs the session cookie)."""
-    key = os.environ.get("CLINIC_SECRET_KEY")
-    if key:
-        return key
-    path = settings.var_dir / "web-secret-key"
-    if not path.exists():
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
+from bot.config import load_settings, rasa_token, secret
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -39,7 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings = (test_config or {}).get("SETTINGS") or load_settings()
     app.config.from_mapping(
         SETTINGS=settings,
-        SECRET_KEY=_secret_key(settings),
+        SECRET_KEY=secret(settings, "CLINIC_SECRET_KEY", "web-secret-key", 48),
         SESSION_COOKIE_NAME="clinic_chat",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
