@@ -104,9 +104,7 @@ class MetadataRestInput(RestInput):
             raise InvalidUsage(f'"message" is longer than {MAX_MESSAGE_LENGTH} characters')
         return message
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # RestInput builds a plain CollectingOutputChannel inside its handler and returns its
         # list; ours writes whole messages into that same list.
         async def with_metadata(message: UserMessage) -> Any:
@@ -153,9 +151,7 @@ class MetadataSocketIOInput(SocketIOInput):
             return None
         return MetadataSocketIOOutput(channel.sio, channel.bot_message_evt)
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         async def with_metadata(message: UserMessage) -> Any:
             channel = message.output_channel
             if not isinstance(channel, SocketIOOutput):

@@ -21,11 +21,29 @@ _SWALLOW = {"LEMMA": {"IN": ["swallow", "swallowing", "swollow", "swallo"]}}
 _BREATHE = {"LEMMA": {"IN": ["breathe", "breath", "breathing", "breating", "breath"]}}
 _BODY_SWELL = {"LOWER": {"IN": ["face", "lips", "lip", "tongue", "throat", "mouth", "eyes", "eye"]}}
 _GAP = {"OP": "?", "IS_PUNCT": False}  # one optional word; three in a row make a short gap
-_ABLE_NOT = [{"LOWER": {"IN": ["ca", "can", "cannot", "cant", "could", "unable", "wo", "struggle",
-                                "struggling"]}},
-             {"LOWER": {"IN": ["n't", "nt", "not", "to"]}, "OP": "?"}]
-_DIFFICULTY = {"LOWER": {"IN": ["trouble", "difficulty", "difficult", "hard", "struggle",
-                                "struggling", "problem", "problems", "issues"]}}
+_ABLE_NOT = [
+    {
+        "LOWER": {
+            "IN": ["ca", "can", "cannot", "cant", "could", "unable", "wo", "struggle", "struggling"]
+        }
+    },
+    {"LOWER": {"IN": ["n't", "nt", "not", "to"]}, "OP": "?"},
+]
+_DIFFICULTY = {
+    "LOWER": {
+        "IN": [
+            "trouble",
+            "difficulty",
+            "difficult",
+            "hard",
+            "struggle",
+            "struggling",
+            "problem",
+            "problems",
+            "issues",
+        ]
+    }
+}
 URGENT_PATTERNS: dict[str, list[list[dict]]] = {
     "trouble swallowing": [
         [_SWALLOW],
@@ -48,56 +66,160 @@ URGENT_PATTERNS: dict[str, list[list[dict]]] = {
         [{"LEMMA": {"IN": ["get", "find"]}}, _GAP, {"LOWER": "words"}, {"LOWER": "out"}],
     ],
     "vision problems": [
-        [{"LOWER": {"IN": ["double", "blurry", "blurred", "blury", "blurring", "fuzzy"]}},
-         {"LOWER": {"IN": ["vision", "visions", "eyesight", "sight"]}}],
+        [
+            {"LOWER": {"IN": ["double", "blurry", "blurred", "blury", "blurring", "fuzzy"]}},
+            {"LOWER": {"IN": ["vision", "visions", "eyesight", "sight"]}},
+        ],
         [{"LEMMA": "see"}, {"LOWER": {"IN": ["double", "two", "everything"]}}],
         [{"LOWER": {"IN": ["vision", "eyesight"]}}],
         [{"LOWER": {"IN": ["blurry", "blurred", "blury", "blurring"]}}],
         [{"LOWER": "two"}, {"LOWER": "of"}, {"LOWER": "everything"}],
-        [{"LOWER": {"IN": ["went", "gone", "go", "goes", "going", "looks", "looking"]}},
-         {"LOWER": "double"}],
+        [
+            {"LOWER": {"IN": ["went", "gone", "go", "goes", "going", "looks", "looking"]}},
+            {"LOWER": "double"},
+        ],
         [{"LOWER": {"IN": ["eye", "eyes"]}}, _GAP, _GAP, _GAP, {"LEMMA": "focus"}],
     ],
     "drooping eyelid": [
-        [{"LOWER": {"IN": ["droopy", "drooping", "droop", "droops", "drooped", "ptosis",
-                            "saggy", "sagging", "hooded"]}}],
-        [{"LOWER": {"IN": ["eyelid", "eyelids", "lid", "lids", "eye-lid"]}},
-         {"OP": "*", "IS_PUNCT": False, "LOWER": {"NOT_IN": ["but", "and"]}},
-         {"LEMMA": {"IN": ["fall", "hang", "close", "shut", "down", "heavy", "drop", "dropped",
-                            "falling"]}}],
-        [{"LOWER": {"IN": ["eye", "eyes"]}}, _GAP, _GAP,
-         {"LOWER": {"IN": ["falling", "fallen", "dropped", "dropping", "closing", "shutting"]}}],
+        [
+            {
+                "LOWER": {
+                    "IN": [
+                        "droopy",
+                        "drooping",
+                        "droop",
+                        "droops",
+                        "drooped",
+                        "ptosis",
+                        "saggy",
+                        "sagging",
+                        "hooded",
+                    ]
+                }
+            }
+        ],
+        [
+            {"LOWER": {"IN": ["eyelid", "eyelids", "lid", "lids", "eye-lid"]}},
+            {"OP": "*", "IS_PUNCT": False, "LOWER": {"NOT_IN": ["but", "and"]}},
+            {
+                "LEMMA": {
+                    "IN": [
+                        "fall",
+                        "hang",
+                        "close",
+                        "shut",
+                        "down",
+                        "heavy",
+                        "drop",
+                        "dropped",
+                        "falling",
+                    ]
+                }
+            },
+        ],
+        [
+            {"LOWER": {"IN": ["eye", "eyes"]}},
+            _GAP,
+            _GAP,
+            {"LOWER": {"IN": ["falling", "fallen", "dropped", "dropping", "closing", "shutting"]}},
+        ],
         [*_ABLE_NOT, {"LOWER": {"IN": ["open", "lift"]}}],
     ],
     "muscle weakness": [
-        [{"LOWER": {"IN": ["weak", "weakness", "weaker", "floppy", "paralysed", "paralyzed",
-                            "paralysis"]}}],
+        [
+            {
+                "LOWER": {
+                    "IN": [
+                        "weak",
+                        "weakness",
+                        "weaker",
+                        "floppy",
+                        "paralysed",
+                        "paralyzed",
+                        "paralysis",
+                    ]
+                }
+            }
+        ],
         [{"LEMMA": {"IN": ["give", "giving", "gave"]}}, {"LOWER": "way"}],
-        [{"LOWER": {"IN": ["ca", "can", "cannot", "cant", "unable"]}},
-         {"LOWER": {"IN": ["n't", "nt", "not", "to"]}, "OP": "?"},
-         {"LOWER": {"IN": ["lift", "hold", "grip", "raise", "move", "walk", "stand"]}}],
+        [
+            {"LOWER": {"IN": ["ca", "can", "cannot", "cant", "unable"]}},
+            {"LOWER": {"IN": ["n't", "nt", "not", "to"]}, "OP": "?"},
+            {"LOWER": {"IN": ["lift", "hold", "grip", "raise", "move", "walk", "stand"]}},
+        ],
     ],
     "allergic reaction": [
-        [{"LOWER": {"IN": ["anaphylaxis", "anaphylactic", "hives", "wheezing", "wheezy",
-                            "wheeze", "welts", "welt"]}}],
+        [
+            {
+                "LOWER": {
+                    "IN": [
+                        "anaphylaxis",
+                        "anaphylactic",
+                        "hives",
+                        "wheezing",
+                        "wheezy",
+                        "wheeze",
+                        "welts",
+                        "welt",
+                    ]
+                }
+            }
+        ],
         [{"LOWER": "allergic"}, {"LOWER": {"IN": ["reaction", "reacting"]}}],
         [{"LEMMA": {"IN": ["puff", "puffing", "blow", "blown"]}}, {"LOWER": "up"}],
         [{"LOWER": {"IN": ["itching", "itchy", "hives"]}}, {"LOWER": "all"}, {"LOWER": "over"}],
-        [{"LEMMA": {"IN": ["swell", "swelling", "swollen", "puffy"]}},
-         {"OP": "*", "IS_PUNCT": False, "LOWER": {"NOT_IN": ["but", "and"]}}, _BODY_SWELL],
-        [_BODY_SWELL, _GAP, _GAP, _GAP, _GAP,
-         {"LEMMA": {"IN": ["swell", "swelling", "swollen", "puffy", "tight", "close", "closing",
-                            "huge", "massive"]}}],
+        [
+            {"LEMMA": {"IN": ["swell", "swelling", "swollen", "puffy"]}},
+            {"OP": "*", "IS_PUNCT": False, "LOWER": {"NOT_IN": ["but", "and"]}},
+            _BODY_SWELL,
+        ],
+        [
+            _BODY_SWELL,
+            _GAP,
+            _GAP,
+            _GAP,
+            _GAP,
+            {
+                "LEMMA": {
+                    "IN": [
+                        "swell",
+                        "swelling",
+                        "swollen",
+                        "puffy",
+                        "tight",
+                        "close",
+                        "closing",
+                        "huge",
+                        "massive",
+                    ]
+                }
+            },
+        ],
         [{"LOWER": "rash"}, {"LOWER": "all"}, {"LOWER": "over"}],
     ],
     "worst sudden headache": [
-        [{"LOWER": "worst"}, _GAP, _GAP, _GAP, _GAP,
-         {"LEMMA": {"IN": ["headache", "migraine", "pain", "life", "ever"]}}],
+        [
+            {"LOWER": "worst"},
+            _GAP,
+            _GAP,
+            _GAP,
+            _GAP,
+            {"LEMMA": {"IN": ["headache", "migraine", "pain", "life", "ever"]}},
+        ],
         [{"LOWER": {"IN": ["thunderclap", "thunder"]}}],
-        [{"LOWER": {"IN": ["sudden", "suddenly", "explosive", "exploding", "exploded"]}},
-         _GAP, _GAP, {"LEMMA": {"IN": ["headache", "head", "pain"]}}],
-        [{"LEMMA": {"IN": ["come", "came", "hit"]}}, _GAP, _GAP, _GAP,
-         {"LOWER": {"IN": ["seconds", "second", "instantly", "instant"]}}],
+        [
+            {"LOWER": {"IN": ["sudden", "suddenly", "explosive", "exploding", "exploded"]}},
+            _GAP,
+            _GAP,
+            {"LEMMA": {"IN": ["headache", "head", "pain"]}},
+        ],
+        [
+            {"LEMMA": {"IN": ["come", "came", "hit"]}},
+            _GAP,
+            _GAP,
+            _GAP,
+            {"LOWER": {"IN": ["seconds", "second", "instantly", "instant"]}},
+        ],
     ],
     "chest pain": [
         [{"LOWER": "chest"}],
@@ -105,26 +227,43 @@ URGENT_PATTERNS: dict[str, list[list[dict]]] = {
     ],
     "fainting": [
         [{"LEMMA": {"IN": ["faint", "fainting", "collapse", "unconscious"]}}],
-        [{"LOWER": {"IN": ["pass", "passed", "passing", "black", "blacked", "blacking"]}},
-         {"LOWER": "out"}],
+        [
+            {"LOWER": {"IN": ["pass", "passed", "passing", "black", "blacked", "blacking"]}},
+            {"LOWER": "out"},
+        ],
         [{"LOWER": "lost"}, {"LOWER": "consciousness"}],
     ],
     "thoughts of self-harm": [
         [{"LOWER": {"REGEX": r"^suicid"}}],
-        [{"LEMMA": {"IN": ["kill", "hurt", "harm", "end"]}},
-         {"LOWER": {"IN": ["myself", "my", "it"]}}, {"LOWER": {"IN": ["life", "all"]}, "OP": "?"}],
+        [
+            {"LEMMA": {"IN": ["kill", "hurt", "harm", "end"]}},
+            {"LOWER": {"IN": ["myself", "my", "it"]}},
+            {"LOWER": {"IN": ["life", "all"]}, "OP": "?"},
+        ],
         [{"LOWER": "self"}, {"LOWER": "-", "OP": "?"}, {"LOWER": {"IN": ["harm", "harming"]}}],
         [{"LOWER": "self-harm"}],
-        [{"LOWER": {"IN": ["n't", "nt", "not"]}}, {"LOWER": "want"}, {"LOWER": "to"},
-         {"LOWER": {"IN": ["live", "be", "wake"]}}],
+        [
+            {"LOWER": {"IN": ["n't", "nt", "not"]}},
+            {"LOWER": "want"},
+            {"LOWER": "to"},
+            {"LOWER": {"IN": ["live", "be", "wake"]}},
+        ],
         [{"LOWER": "no"}, {"LOWER": "reason"}, {"LOWER": "to"}, {"LOWER": "live"}],
         [{"LOWER": "better"}, {"LOWER": "off"}, {"LOWER": {"IN": ["dead", "without"]}}],
-        [{"LEMMA": {"IN": ["want", "wish", "wanna"]}}, {"LOWER": "to", "OP": "?"},
-         {"LOWER": "die"}],
-        [{"LOWER": "point"}, {"LOWER": {"IN": ["in", "of"]}, "OP": "?"},
-         {"LOWER": {"IN": ["living", "life", "going"]}}],
-        [{"LEMMA": {"IN": ["cut", "hurt", "harm", "kill"]}},
-         {"LOWER": {"IN": ["myself", "himself", "herself"]}}],
+        [
+            {"LEMMA": {"IN": ["want", "wish", "wanna"]}},
+            {"LOWER": "to", "OP": "?"},
+            {"LOWER": "die"},
+        ],
+        [
+            {"LOWER": "point"},
+            {"LOWER": {"IN": ["in", "of"]}, "OP": "?"},
+            {"LOWER": {"IN": ["living", "life", "going"]}},
+        ],
+        [
+            {"LEMMA": {"IN": ["cut", "hurt", "harm", "kill"]}},
+            {"LOWER": {"IN": ["myself", "himself", "herself"]}},
+        ],
         [{"LOWER": {"IN": ["overdose", "overdosing", "od"]}}],
         [{"LOWER": "all"}, {"LOWER": "my"}, {"LOWER": {"IN": ["pills", "tablets", "meds"]}}],
     ],
@@ -133,105 +272,381 @@ URGENT_PATTERNS: dict[str, list[list[dict]]] = {
 # only a personal cue: "if this doesn't work i don't see the point in living" is urgent.
 _NEGATION_PROOF = {"thoughts of self-harm"}
 
-_NEGATIONS = {"no", "not", "n't", "nt", "never", "without", "nor", "none", "neither", "zero",
-              "dont", "didnt", "havent", "hasnt", "isnt", "arent", "wasnt", "doesnt", "aint"}
+_NEGATIONS = {
+    "no",
+    "not",
+    "n't",
+    "nt",
+    "never",
+    "without",
+    "nor",
+    "none",
+    "neither",
+    "zero",
+    "dont",
+    "didnt",
+    "havent",
+    "hasnt",
+    "isnt",
+    "arent",
+    "wasnt",
+    "doesnt",
+    "aint",
+}
 # "can't swallow" is the symptom itself, not a negation of it.
 _ABILITY = {"ca", "can", "cannot", "cant", "could", "couldnt", "wo", "unable"}
 _FINE = {"fine", "ok", "okay", "normal", "good", "great", "perfect", "alright", "unaffected"}
 _CLAUSE_BREAKS = {"but", "though", "although", "however", ".", ";", "!", "?"}
 
-_FIRST_PERSON = {"i", "i'm", "im", "me", "my", "mine", "myself", "ive", "i've", "id", "i'd",
-                 "we", "our", "us", "ours"}
-_OTHER_PERSON = {"he", "she", "his", "her", "him", "they", "mum", "mom", "mother", "dad",
-                 "father", "husband", "wife", "partner", "son", "daughter", "sister",
-                 "brother", "grandma", "grandad", "grandpa", "granny", "child", "boyfriend",
-                 "girlfriend", "friend"}
+_FIRST_PERSON = {
+    "i",
+    "i'm",
+    "im",
+    "me",
+    "my",
+    "mine",
+    "myself",
+    "ive",
+    "i've",
+    "id",
+    "i'd",
+    "we",
+    "our",
+    "us",
+    "ours",
+}
+_OTHER_PERSON = {
+    "he",
+    "she",
+    "his",
+    "her",
+    "him",
+    "they",
+    "mum",
+    "mom",
+    "mother",
+    "dad",
+    "father",
+    "husband",
+    "wife",
+    "partner",
+    "son",
+    "daughter",
+    "sister",
+    "brother",
+    "grandma",
+    "grandad",
+    "grandpa",
+    "granny",
+    "child",
+    "boyfriend",
+    "girlfriend",
+    "friend",
+}
 # Words that place a report here and now, even inside a question ("is it normal that ... since").
-_NOW = {"since", "now", "today", "tonight", "yesterday", "morning", "currently", "started",
-        "starting", "keeps", "suddenly", "ago", "hour", "hours", "minutes", "mins", "began",
-        "happening", "worse"}
+_NOW = {
+    "since",
+    "now",
+    "today",
+    "tonight",
+    "yesterday",
+    "morning",
+    "currently",
+    "started",
+    "starting",
+    "keeps",
+    "suddenly",
+    "ago",
+    "hour",
+    "hours",
+    "minutes",
+    "mins",
+    "began",
+    "happening",
+    "worse",
+}
 # Words that suggest a report but do not outweigh general framing ("can you faint after it?").
-_REPORT = {"after", "having", "feel", "feels", "feeling", "still", "getting", "keep", "is",
-           "are", "has", "have", "got"}
+_REPORT = {
+    "after",
+    "having",
+    "feel",
+    "feels",
+    "feeling",
+    "still",
+    "getting",
+    "keep",
+    "is",
+    "are",
+    "has",
+    "have",
+    "got",
+}
 # "years ago" is a story, not an emergency.
 _DISTANT = {"years", "year", "months", "long"}
 # A writer who says they have no symptoms is asking in general.
-_NO_SYMPTOMS = [[{"LOWER": {"IN": ["no", "any", "without"]}}, {"LOWER": "symptoms"}],
-                [{"LOWER": "not"}, {"LOWER": "having"}, {"LOWER": "any"}]]
+_NO_SYMPTOMS = [
+    [{"LOWER": {"IN": ["no", "any", "without"]}}, {"LOWER": "symptoms"}],
+    [{"LOWER": "not"}, {"LOWER": "having"}, {"LOWER": "any"}],
+]
 # Words that frame a general question about risks.
-_GENERAL = {"can", "could", "cause", "causes", "risk", "risks", "possible", "chance", "common",
-            "rare", "happen", "happens", "warning", "if", "heard", "read", "people",
-            "anyone", "someone", "patients", "effect", "effects", "might", "would", "will"}
+_GENERAL = {
+    "can",
+    "could",
+    "cause",
+    "causes",
+    "risk",
+    "risks",
+    "possible",
+    "chance",
+    "common",
+    "rare",
+    "happen",
+    "happens",
+    "warning",
+    "if",
+    "heard",
+    "read",
+    "people",
+    "anyone",
+    "someone",
+    "patients",
+    "effect",
+    "effects",
+    "might",
+    "would",
+    "will",
+}
 
 # --- personal clinical context: (rule name, patterns, needs a first-person cue) ----------
 _MEDICINES = [
-    "medication", "medications", "medicine", "medicines", "meds", "med", "pills", "pill",
-    "tablets", "tablet", "prescription", "prescribed", "supplement", "supplements", "drug",
-    "drugs", "topiramate", "topamax", "propranolol", "amitriptyline", "nortriptyline",
-    "candesartan", "sumatriptan", "rizatriptan", "zolmitriptan", "triptan", "triptans",
-    "imitrex", "maxalt", "aimovig", "erenumab", "ajovy", "fremanezumab", "emgality",
-    "galcanezumab", "vyepti", "nurtec", "rimegepant", "ubrelvy", "qulipta", "warfarin",
-    "apixaban", "eliquis", "xarelto", "rivaroxaban", "clopidogrel", "aspirin", "ibuprofen",
-    "naproxen", "paracetamol", "acetaminophen", "tylenol", "advil", "codeine", "tramadol",
-    "opioids", "gabapentin", "pregabalin", "lyrica", "lithium", "sertraline", "fluoxetine",
-    "citalopram", "venlafaxine", "duloxetine", "antidepressant", "antidepressants", "ssri",
-    "ssris", "antibiotic", "antibiotics", "gentamicin", "aminoglycoside", "insulin",
-    "metformin", "steroid", "steroids", "prednisone", "prednisolone", "valproate",
-    "depakote", "verapamil", "flunarizine", "melatonin", "magnesium", "riboflavin",
-    "beta-blocker", "blocker", "blockers", "thinners", "thinner", "anticoagulant",
-    "anticoagulants", "contraceptive", "contraception", "hrt", "ozempic", "semaglutide",
-    "cannabis", "cbd", "xanax", "diazepam", "valium", "muscle-relaxant", "relaxants",
+    "medication",
+    "medications",
+    "medicine",
+    "medicines",
+    "meds",
+    "med",
+    "pills",
+    "pill",
+    "tablets",
+    "tablet",
+    "prescription",
+    "prescribed",
+    "supplement",
+    "supplements",
+    "drug",
+    "drugs",
+    "topiramate",
+    "topamax",
+    "propranolol",
+    "amitriptyline",
+    "nortriptyline",
+    "candesartan",
+    "sumatriptan",
+    "rizatriptan",
+    "zolmitriptan",
+    "triptan",
+    "triptans",
+    "imitrex",
+    "maxalt",
+    "aimovig",
+    "erenumab",
+    "ajovy",
+    "fremanezumab",
+    "emgality",
+    "galcanezumab",
+    "vyepti",
+    "nurtec",
+    "rimegepant",
+    "ubrelvy",
+    "qulipta",
+    "warfarin",
+    "apixaban",
+    "eliquis",
+    "xarelto",
+    "rivaroxaban",
+    "clopidogrel",
+    "aspirin",
+    "ibuprofen",
+    "naproxen",
+    "paracetamol",
+    "acetaminophen",
+    "tylenol",
+    "advil",
+    "codeine",
+    "tramadol",
+    "opioids",
+    "gabapentin",
+    "pregabalin",
+    "lyrica",
+    "lithium",
+    "sertraline",
+    "fluoxetine",
+    "citalopram",
+    "venlafaxine",
+    "duloxetine",
+    "antidepressant",
+    "antidepressants",
+    "ssri",
+    "ssris",
+    "antibiotic",
+    "antibiotics",
+    "gentamicin",
+    "aminoglycoside",
+    "insulin",
+    "metformin",
+    "steroid",
+    "steroids",
+    "prednisone",
+    "prednisolone",
+    "valproate",
+    "depakote",
+    "verapamil",
+    "flunarizine",
+    "melatonin",
+    "magnesium",
+    "riboflavin",
+    "beta-blocker",
+    "blocker",
+    "blockers",
+    "thinners",
+    "thinner",
+    "anticoagulant",
+    "anticoagulants",
+    "contraceptive",
+    "contraception",
+    "hrt",
+    "ozempic",
+    "semaglutide",
+    "cannabis",
+    "cbd",
+    "xanax",
+    "diazepam",
+    "valium",
+    "muscle-relaxant",
+    "relaxants",
 ]
 _CONDITIONS = [
-    "epilepsy", "epileptic", "seizure", "seizures", "myasthenia", "gravis", "als", "lambert",
-    "eaton", "neuromuscular", "asthma", "copd", "diabetes", "diabetic", "glaucoma", "bleeding",
-    "clotting", "haemophilia", "hemophilia", "autoimmune", "ms", "sclerosis", "lupus", "cancer",
-    "chemo", "chemotherapy", "kidney", "liver", "pacemaker", "stroke", "arrhythmia",
-    "hypertension", "fibromyalgia", "thyroid", "allergy", "allergies",
+    "epilepsy",
+    "epileptic",
+    "seizure",
+    "seizures",
+    "myasthenia",
+    "gravis",
+    "als",
+    "lambert",
+    "eaton",
+    "neuromuscular",
+    "asthma",
+    "copd",
+    "diabetes",
+    "diabetic",
+    "glaucoma",
+    "bleeding",
+    "clotting",
+    "haemophilia",
+    "hemophilia",
+    "autoimmune",
+    "ms",
+    "sclerosis",
+    "lupus",
+    "cancer",
+    "chemo",
+    "chemotherapy",
+    "kidney",
+    "liver",
+    "pacemaker",
+    "stroke",
+    "arrhythmia",
+    "hypertension",
+    "fibromyalgia",
+    "thyroid",
+    "allergy",
+    "allergies",
 ]
 CLINICAL_PATTERNS: dict[str, tuple[list[list[dict]], bool]] = {
     "own medicines": ([[{"LOWER": {"IN": _MEDICINES}}]], True),
     "own conditions": (
-        [[{"LOWER": {"IN": _CONDITIONS}}],
-         [{"LOWER": "blood"}, {"LOWER": {"IN": ["pressure", "thinners", "thinner", "clots"]}}],
-         [{"LOWER": "heart"}, {"LOWER": {"IN": ["condition", "problem", "problems", "disease"]}}],
-         [{"LOWER": "allergic"}, {"LOWER": "to"}]],
+        [
+            [{"LOWER": {"IN": _CONDITIONS}}],
+            [{"LOWER": "blood"}, {"LOWER": {"IN": ["pressure", "thinners", "thinner", "clots"]}}],
+            [
+                {"LOWER": "heart"},
+                {"LOWER": {"IN": ["condition", "problem", "problems", "disease"]}},
+            ],
+            [{"LOWER": "allergic"}, {"LOWER": "to"}],
+        ],
         True,
     ),
     "pregnancy or breastfeeding": (
-        [[{"LOWER": {"REGEX": r"^(pregnan|breast-?feed|conceiv|ttc$|ivf$|postpartum|nursing$)"}}],
-         [{"LOWER": "breast"}, {"LOWER": {"IN": ["feeding", "feed", "feedin"]}}],
-         [{"LOWER": "trying"}, {"LOWER": "for"}, {"LOWER": "a"}, {"LOWER": "baby"}],
-         [{"LOWER": {"IN": ["had", "have"]}}, {"LOWER": "a"}, {"LOWER": "baby"}]],
+        [
+            [
+                {
+                    "LOWER": {
+                        "REGEX": r"^(pregnan|breast-?feed|conceiv|ttc$|ivf$|postpartum|nursing$)"
+                    }
+                }
+            ],
+            [{"LOWER": "breast"}, {"LOWER": {"IN": ["feeding", "feed", "feedin"]}}],
+            [{"LOWER": "trying"}, {"LOWER": "for"}, {"LOWER": "a"}, {"LOWER": "baby"}],
+            [{"LOWER": {"IN": ["had", "have"]}}, {"LOWER": "a"}, {"LOWER": "baby"}],
+        ],
         False,
     ),
     "dose or units": (
-        [[{"LOWER": {"IN": ["units", "unit", "dose", "doses", "dosage", "dosing", "mg", "ml"]}}],
-         [{"LOWER": "how"}, {"LOWER": "much"}, {"LOWER": {"IN": ["botox", "toxin"]}}]],
+        [
+            [{"LOWER": {"IN": ["units", "unit", "dose", "doses", "dosage", "dosing", "mg", "ml"]}}],
+            [{"LOWER": "how"}, {"LOWER": "much"}, {"LOWER": {"IN": ["botox", "toxin"]}}],
+        ],
         False,
     ),
     "stop or change a medicine": (
-        [[{"LEMMA": {"IN": ["stop", "quit", "change", "switch", "reduce", "increase", "skip"]}},
-          {"LOWER": {"IN": ["taking", "my", "using"]}}],
-         [{"LOWER": "come"}, {"LOWER": "off"}, {"LOWER": {"IN": ["my", "the"]}}]],
+        [
+            [
+                {
+                    "LEMMA": {
+                        "IN": ["stop", "quit", "change", "switch", "reduce", "increase", "skip"]
+                    }
+                },
+                {"LOWER": {"IN": ["taking", "my", "using"]}},
+            ],
+            [{"LOWER": "come"}, {"LOWER": "off"}, {"LOWER": {"IN": ["my", "the"]}}],
+        ],
         True,
     ),
     "own headache pattern": (
-        [[{"LIKE_NUM": True}, {"OP": "?"},
-          {"LEMMA": {"IN": ["headache", "migraine", "day", "attack", "episode"]}},
-          {"OP": "?"}, {"OP": "?"}, {"LOWER": {"IN": ["month", "week", "mth", "mo", "wk"]}}],
-         [{"LOWER": {"IN": ["do", "would", "could", "will"]}}, {"LOWER": "i"},
-          {"LOWER": {"IN": ["qualify", "count", "be", "get"]}},
-          {"LOWER": {"IN": ["as", "eligible", "approved"]}, "OP": "?"},
-          {"LOWER": {"IN": ["chronic", "eligible", "approved"]}}],
-         [{"LOWER": {"IN": ["am", "im", "i'm"]}}, {"LOWER": "i", "OP": "?"},
-          {"LOWER": {"IN": ["eligible", "chronic", "a"]}},
-          {"LOWER": {"IN": ["candidate"]}, "OP": "?"}]],
+        [
+            [
+                {"LIKE_NUM": True},
+                {"OP": "?"},
+                {"LEMMA": {"IN": ["headache", "migraine", "day", "attack", "episode"]}},
+                {"OP": "?"},
+                {"OP": "?"},
+                {"LOWER": {"IN": ["month", "week", "mth", "mo", "wk"]}},
+            ],
+            [
+                {"LOWER": {"IN": ["do", "would", "could", "will"]}},
+                {"LOWER": "i"},
+                {"LOWER": {"IN": ["qualify", "count", "be", "get"]}},
+                {"LOWER": {"IN": ["as", "eligible", "approved"]}, "OP": "?"},
+                {"LOWER": {"IN": ["chronic", "eligible", "approved"]}},
+            ],
+            [
+                {"LOWER": {"IN": ["am", "im", "i'm"]}},
+                {"LOWER": "i", "OP": "?"},
+                {"LOWER": {"IN": ["eligible", "chronic", "a"]}},
+                {"LOWER": {"IN": ["candidate"]}, "OP": "?"},
+            ],
+        ],
         True,
     ),
     "safe for me": (
-        [[{"LOWER": {"IN": ["safe", "ok", "okay", "alright"]}}, {"LOWER": "for"},
-          {"LOWER": {"IN": ["me", "my", "someone"]}}]],
+        [
+            [
+                {"LOWER": {"IN": ["safe", "ok", "okay", "alright"]}},
+                {"LOWER": "for"},
+                {"LOWER": {"IN": ["me", "my", "someone"]}},
+            ]
+        ],
         False,
     ),
 }

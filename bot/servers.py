@@ -119,15 +119,32 @@ class ServerSet:
         bin_dir = Path(sys.executable).parent
         self._spawn(
             "actions",
-            [str(bin_dir / "rasa"), "run", "actions", "--actions", "actions",
-             "--port", str(self.action_port)],
+            [
+                str(bin_dir / "rasa"),
+                "run",
+                "actions",
+                "--actions",
+                "actions",
+                "--port",
+                str(self.action_port),
+            ],
         )
         rasa_args = [
-            str(bin_dir / "rasa"), "run",
-            "--enable-api", "--auth-token", self.token,
-            "--interface", HOST, "--port", str(self.rasa_port),
-            "--model", str(self.model_path),
-            "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+            str(bin_dir / "rasa"),
+            "run",
+            "--enable-api",
+            "--auth-token",
+            self.token,
+            "--interface",
+            HOST,
+            "--port",
+            str(self.rasa_port),
+            "--model",
+            str(self.model_path),
+            "--endpoints",
+            "endpoints.yml",
+            "--credentials",
+            "credentials.yml",
         ]
         for origin in self.cors_origins:
             rasa_args += ["--cors", origin]

@@ -163,7 +163,7 @@ class Evaluation:
         }
 
 
-def evaluate_model(model_path: Path, heldout: Path) -> Evaluation:
+def evaluate_model(model_path: Path, heldout: Path, progress: bool = False) -> Evaluation:
     """Parses every held-out message with the full pipeline (safety layer and fallback included)."""
     import asyncio
 
@@ -173,7 +173,12 @@ def evaluate_model(model_path: Path, heldout: Path) -> Evaluation:
     evaluation = Evaluation()
 
     async def parse_all() -> None:
-        for expected, text in load_nlu_examples(heldout):
+        from tqdm import tqdm
+
+        examples = load_nlu_examples(heldout)
+        for expected, text in tqdm(
+            examples, desc=f"held-out {model_path.name}", disable=not progress
+        ):
             result = await agent.parse_message(text)
             intent = result.get("intent") or {}
             evaluation.predictions.append(

@@ -84,19 +84,23 @@ class EvaluationOutcome:
 
 
 def evaluate_candidate(
-    settings: Settings, root: Path, folds: int = 5, report_dir: Path | None = None
+    settings: Settings,
+    root: Path,
+    folds: int = 5,
+    report_dir: Path | None = None,
+    progress: bool = True,
 ) -> EvaluationOutcome:
     """Scores the model of the current data against the active one; records both figures."""
     candidate_path, _ = train_candidate(root)
     heldout = root / "tests" / "nlu" / "heldout.yml"
-    candidate_eval = evaluate_model(candidate_path, heldout)
-    cv = evaluation.cross_validate(root, folds).summary() if folds > 1 else None
+    candidate_eval = evaluate_model(candidate_path, heldout, progress)
+    cv = evaluation.cross_validate(root, folds, progress=progress).summary() if folds > 1 else None
     with session_scope(settings.database_url) as session:
         current = promote.active_version(session)
         current_path = Path(current.file) if current else None
         current_metrics = (current.metrics or {}).get("heldout") if current else None
         if current is not None and current_metrics is None and current_path.exists():
-            current_metrics = evaluate_model(current_path, heldout).summary()
+            current_metrics = evaluate_model(current_path, heldout, progress).summary()
             current.metrics = {**(current.metrics or {}), "heldout": current_metrics}
         candidate_metrics = candidate_eval.summary()
         promote.record_candidate(

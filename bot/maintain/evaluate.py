@@ -32,7 +32,7 @@ def _pipeline_settings(root: Path) -> dict:
     return settings
 
 
-def cross_validate(root: Path, folds: int = 5, seed: int = 42) -> Evaluation:
+def cross_validate(root: Path, folds: int = 5, seed: int = 42, progress: bool = True) -> Evaluation:
     """Stratified k-fold predictions over ``root``'s training data (see module docstring)."""
     import scipy.sparse as sp
     from sklearn.feature_extraction.text import CountVectorizer
@@ -52,7 +52,12 @@ def cross_validate(root: Path, folds: int = 5, seed: int = 42) -> Evaluation:
     detector = SafetyDetector()
     evaluation = Evaluation()
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for train_index, test_index in splitter.split(texts, labels):
+    from tqdm import tqdm
+
+    splits = splitter.split(texts, labels)
+    for train_index, test_index in tqdm(
+        splits, total=folds, desc="cross-validation", disable=not progress
+    ):
         vectorizer = CountVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2)
         vectorizer.fit([texts[i] for i in train_index])
         features = sp.hstack(
