@@ -188,3 +188,27 @@ def test_messages_say_nothing_about_the_treatment():
     medical = re.compile(r"\b(inject|dose|units?|side effect|weeks?|cure|safe)\w*", re.I)
     for key, text in messages.texts.items():
         assert not medical.search(text), f"{key}: {text}"
+
+
+def _intents_answered_by_rules() -> set[str]:
+    """Intents whose rule runs action_answer_faq: each must have a vetted answer."""
+    import yaml
+
+    from bot.config import PROJECT_ROOT
+
+    answered = set()
+    for path in (PROJECT_ROOT / "data" / "rules").glob("*.yml"):
+        for rule in yaml.safe_load(path.read_text()).get("rules", []):
+            steps = rule.get("steps", [])
+            for step, following in zip(steps, steps[1:]):
+                if "intent" in step and following.get("action") == "action_answer_faq":
+                    answered.add(step["intent"])
+    return answered
+
+
+def test_every_topic_answered_by_a_rule_has_one_approved_answer():
+    """A new topic with a rule but no vetted answer (or not listed in FAQ_INTENTS) fails here."""
+    answered = _intents_answered_by_rules()
+    assert answered == set(FAQ_INTENTS)
+    approved = {s.intent for s in APPROVED}
+    assert answered <= approved
