@@ -200,7 +200,7 @@ def _intents_answered_by_rules() -> set[str]:
     for path in (PROJECT_ROOT / "data" / "rules").glob("*.yml"):
         for rule in yaml.safe_load(path.read_text()).get("rules", []):
             steps = rule.get("steps", [])
-            for step, following in zip(steps, steps[1:]):
+            for step, following in zip(steps, steps[1:], strict=False):
                 if "intent" in step and following.get("action") == "action_answer_faq":
                     answered.add(step["intent"])
     return answered

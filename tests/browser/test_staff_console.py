@@ -75,3 +75,28 @@ def test_staff_finds_reads_and_resolves_an_urgent_escalation(
     page.get_by_role("link", name="Overview").click()
     expect(page.get_by_test_id("chart-by-reason")).to_contain_text("urgent")
     page.screenshot(path=str(artifacts / "staff-overview.png"), full_page=True)
+
+
+def test_new_escalation_appears_in_the_open_queue_without_a_reload(servers, context, staff_login):
+    page = context.new_page()
+    page.goto(servers.web_url + "/staff/login")
+    page.get_by_label("Username").fill(staff_login)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_test_id("queue")).to_be_visible()
+    page.evaluate("window.__notReloaded = true")
+
+    sender = f"browser-{uuid.uuid4().hex[:8]}"
+    status, _ = http_json(
+        "POST",
+        f"{servers.rasa_url}/webhooks/rest/webhook",
+        {"sender": sender, "message": "can i speak to a nurse please"},
+    )
+    assert status == 200
+    with session_scope(servers.settings.database_url) as session:
+        [escalation_id] = session.scalars(
+            select(Escalation.id).where(Escalation.conversation_id == sender)
+        ).all()
+    link = page.get_by_test_id("queue").get_by_role("link", name=f"#{escalation_id}")
+    expect(link).to_be_visible(timeout=25_000)  # the page polls every 10 s
+    assert page.evaluate("window.__notReloaded") is True
