@@ -73,6 +73,15 @@ class MetadataRestInput(RestInput):
     def name(cls) -> str:
         return "rest"
 
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> MetadataRestInput:
+        # Rasa builds the channels once at server start: the moment to keep patient text
+        # out of its own error logs.
+        from bot import logredact
+
+        logredact.install()
+        return cls()
+
     def get_output_channel(self) -> CollectingOutputChannel:
         return MetadataCollectingOutputChannel()
 
