@@ -45,6 +45,34 @@ def http_json(
             return error.code, raw.decode(errors="replace")
 
 
+def server_environment(
+    settings: Settings, action_url: str, rasa_url: str, token: str
+) -> dict[str, str]:
+    """The environment every server process of ours gets: settings, token, loopback, quiet."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "CLINIC_DATABASE_URL": settings.database_url,
+            "CLINIC_VAR_DIR": str(settings.var_dir),
+            "CLINIC_CONTENT_DIR": str(settings.content_dir),
+            "CLINIC_ACTION_URL": action_url,
+            "CLINIC_RASA_URL": rasa_url,
+            "RASA_AUTH_TOKEN": token,
+            "SANIC_HOST": HOST,  # rasa_sdk reads this: keep the action server on loopback
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "PYTHONWARNINGS": "ignore::DeprecationWarning",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p
+            ),
+            # Rasa otherwise phones home with usage data.
+            "RASA_TELEMETRY_ENABLED": "false",
+        }
+    )
+    return env
+
+
 @dataclass
 class ServerSet:
     """The action server and the Rasa server, started together and stopped together."""
@@ -73,28 +101,7 @@ class ServerSet:
         return f"http://{HOST}:{self.action_port}/webhook"
 
     def environment(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            {
-                "CLINIC_DATABASE_URL": self.settings.database_url,
-                "CLINIC_VAR_DIR": str(self.settings.var_dir),
-                "CLINIC_CONTENT_DIR": str(self.settings.content_dir),
-                "CLINIC_ACTION_URL": self.action_url,
-                "CLINIC_RASA_URL": self.rasa_url,
-                "RASA_AUTH_TOKEN": self.token,
-                "SANIC_HOST": HOST,  # rasa_sdk reads this: keep the action server on loopback
-                "TF_CPP_MIN_LOG_LEVEL": "2",
-                "PYTHONWARNINGS": "ignore::DeprecationWarning",
-                "HF_HUB_OFFLINE": "1",
-                "TRANSFORMERS_OFFLINE": "1",
-                "PYTHONPATH": os.pathsep.join(
-                    p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p
-                ),
-                # Rasa otherwise phones home with usage data.
-                "RASA_TELEMETRY_ENABLED": "false",
-            }
-        )
-        return env
+        return server_environment(self.settings, self.action_url, self.rasa_url, self.token)
 
     def _spawn(self, name: str, args: list[str]) -> None:
         stdout: IO | int | None = None
