@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from functools import lru_cache
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -28,21 +27,11 @@ MAX_MESSAGE_LENGTH = 20_000  # far beyond any real question; keeps one request c
 from bot.reply import REPLY_METADATA_KEY, SMALLTALK  # noqa: E402
 
 
-@lru_cache(maxsize=1)
-def _error_reply() -> dict[str, Any]:
+async def _safe_reply(message: UserMessage) -> dict[str, Any]:
     """Sent when processing produced no reply (action server down, a crash): never silence."""
-    from bot.config import load_settings
-    from bot.content.messages import Messages
+    from bot.recovery import recover
 
-    try:
-        text = Messages.load(load_settings().content_dir).text("error")
-    except Exception:  # noqa: BLE001 - the last line of defence must not fail itself
-        logger.exception("could not load the error message; using the built-in one")
-        text = (
-            "Sorry, something went wrong on our side. "
-            "If this is an emergency, call your local emergency number now."
-        )
-    return {"text": text, REPLY_METADATA_KEY: {"kind": "error"}}
+    return await recover(message.sender_id, message.text, message.message_id, message.metadata)
 
 
 def bot_message(message: dict[str, Any]) -> dict[str, Any]:
@@ -127,7 +116,7 @@ class MetadataRestInput(RestInput):
                 return await on_new_message(message)
             finally:
                 if not collector.messages:
-                    await collector.send_response(message.sender_id, dict(_error_reply()))
+                    await collector.send_response(message.sender_id, await _safe_reply(message))
 
         return super().blueprint(with_metadata)
 
@@ -171,7 +160,7 @@ class MetadataSocketIOInput(SocketIOInput):
                 return await on_new_message(message)
             finally:
                 if output.sent == 0:
-                    await output.send_response(message.sender_id, dict(_error_reply()))
+                    await output.send_response(message.sender_id, await _safe_reply(message))
 
         blueprint = super().blueprint(with_metadata)
         sio = blueprint.ctx.sio

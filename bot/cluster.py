@@ -72,6 +72,84 @@ def _need(binary: str) -> str:
 
 
 @dataclass
+class LocalPostgres:
+    """A private PostgreSQL server on loopback, from Debian's binaries (trust auth, user
+    ``clinic``, database ``clinic``). Data lives in ``base_dir/pg`` when the postgres user can
+    reach it, else in a folder under /tmp."""
+
+    base_dir: Path
+    port: int
+    data_dir: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://clinic@{HOST}:{self.port}/clinic"
+
+    def _as_postgres(self) -> list[str]:
+        # PostgreSQL refuses to run as root.
+        return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def _pick_data_dir(self) -> Path:
+        wanted = self.base_dir / "pg"
+        if os.geteuid() != 0:
+            return wanted
+        # The postgres user must reach the folder; a checkout under a private home cannot be.
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        probe = subprocess.run(
+            [*self._as_postgres(), "test", "-x", str(self.base_dir)], capture_output=True
+        )
+        if probe.returncode == 0:
+            return wanted
+        fallback = Path(tempfile.mkdtemp(prefix="clinic-pg-"))
+        fallback.chmod(0o755)
+        return fallback / "pg"
+
+    def start(self) -> None:
+        """Creates the cluster on first use, starts it, creates the database if missing."""
+        if self.data_dir is None:
+            self.data_dir = self._pick_data_dir()
+        data = self.data_dir
+        if not (data / "PG_VERSION").exists():
+            data.mkdir(parents=True, exist_ok=True)
+            data.chmod(0o700)
+            if os.geteuid() == 0:
+                shutil.chown(data, "postgres")
+            subprocess.run(
+                [*self._as_postgres(), _pg_bin("initdb"), "-D", str(data), "-A", "trust",
+                 "-U", "clinic"],
+                check=True, capture_output=True,
+            )  # fmt: skip
+        options = f"-p {self.port} -c listen_addresses={HOST} -k {data}"
+        result = subprocess.run(
+            [*self._as_postgres(), _pg_bin("pg_ctl"), "-D", str(data), "-o", options, "-w",
+             "-l", str(data / "server.log"), "start"],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise ServerError(f"PostgreSQL did not start: {result.stdout} {result.stderr}")
+        from bot.db.session import make_engine
+
+        admin = make_engine(f"postgresql://clinic@{HOST}:{self.port}/postgres")
+        try:
+            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                exists = connection.exec_driver_sql(
+                    "SELECT 1 FROM pg_database WHERE datname = 'clinic'"
+                ).first()
+                if not exists:
+                    connection.exec_driver_sql("CREATE DATABASE clinic")
+        finally:
+            admin.dispose()
+
+    def stop(self) -> None:
+        if self.data_dir is not None and (self.data_dir / "postmaster.pid").exists():
+            subprocess.run(
+                [*self._as_postgres(), _pg_bin("pg_ctl"), "-D", str(self.data_dir), "-m",
+                 "fast", "stop"],
+                capture_output=True,
+            )  # fmt: skip
+
+
+@dataclass
 class Cluster:
     """Starts and stops every process of the cluster; see the module docstring."""
 
@@ -81,12 +159,15 @@ class Cluster:
     model_path: Path | None = None
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     _logs: list[IO] = field(default_factory=list)
-    _pg_data: Path | None = None
+    postgres: LocalPostgres | None = None
+
+    def __post_init__(self) -> None:
+        self.postgres = LocalPostgres(self.base_dir, self.ports.postgres)
 
     # --- addresses ------------------------------------------------------------------------
     @property
     def database_url(self) -> str:
-        return f"postgresql://clinic@{HOST}:{self.ports.postgres}/clinic"
+        return self.postgres.url
 
     @property
     def public_url(self) -> str:
@@ -128,79 +209,21 @@ class Cluster:
 
     def _environment(self) -> dict[str, str]:
         env = server_environment(
-            self.settings, f"http://{HOST}:{self.ports.action}/webhook", self.internal_url,
+            self.settings,
+            f"http://{HOST}:{self.ports.action}/webhook",
+            self.internal_url,
             self.token or "",
         )
         env["CLINIC_REDIS_HOST"] = HOST
         env["CLINIC_REDIS_PORT"] = str(self.ports.redis)
         return env
 
-    # --- PostgreSQL ----------------------------------------------------------------------
-    def _as_postgres(self) -> list[str]:
-        # PostgreSQL refuses to run as root.
-        return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-
-    def _pg_data_dir(self) -> Path:
-        wanted = self.base_dir / "pg"
-        if os.geteuid() != 0:
-            return wanted
-        # The postgres user must reach the folder; a checkout under a private home cannot be.
-        self.base_dir.mkdir(parents=True, exist_ok=True)
-        probe = subprocess.run(
-            [*self._as_postgres(), "test", "-x", str(self.base_dir)], capture_output=True
-        )
-        if probe.returncode == 0:
-            return wanted
-        fallback = Path(tempfile.mkdtemp(prefix="clinic-cluster-pg-"))
-        fallback.chmod(0o755)
-        return fallback / "pg"
-
-    def start_postgres(self) -> None:
-        data = self._pg_data = self._pg_data_dir()
-        if not (data / "PG_VERSION").exists():
-            data.mkdir(parents=True, exist_ok=True)
-            data.chmod(0o700)
-            if os.geteuid() == 0:
-                shutil.chown(data, "postgres")
-            subprocess.run(
-                [*self._as_postgres(), _pg_bin("initdb"), "-D", str(data), "-A", "trust",
-                 "-U", "clinic"],
-                check=True, capture_output=True,
-            )  # fmt: skip
-        options = f"-p {self.ports.postgres} -c listen_addresses={HOST} -k {data}"
-        result = subprocess.run(
-            [*self._as_postgres(), _pg_bin("pg_ctl"), "-D", str(data), "-o", options, "-w",
-             "-l", str(data / "server.log"), "start"],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        if result.returncode != 0:
-            raise ServerError(f"PostgreSQL did not start: {result.stdout} {result.stderr}")
-        from bot.db.session import make_engine
-
-        admin = make_engine(f"postgresql://clinic@{HOST}:{self.ports.postgres}/postgres")
-        try:
-            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                exists = connection.exec_driver_sql(
-                    "SELECT 1 FROM pg_database WHERE datname = 'clinic'"
-                ).first()
-                if not exists:
-                    connection.exec_driver_sql("CREATE DATABASE clinic")
-        finally:
-            admin.dispose()
-
-    def stop_postgres(self) -> None:
-        if self._pg_data is not None and (self._pg_data / "postmaster.pid").exists():
-            subprocess.run(
-                [*self._as_postgres(), _pg_bin("pg_ctl"), "-D", str(self._pg_data), "-m",
-                 "fast", "stop"],
-                capture_output=True,
-            )  # fmt: skip
-
     # --- nginx ---------------------------------------------------------------------------
     def nginx_config(self) -> str:
         run_dir = self.base_dir / "nginx"
         servers = "\n".join(
-            f"        server {HOST}:{port} max_fails=1 fail_timeout=10s;" for port in self.ports.rasa
+            f"        server {HOST}:{port} max_fails=1 fail_timeout=10s;"
+            for port in self.ports.rasa
         )
         values = {
             "user_line": "user nobody nogroup;" if os.geteuid() == 0 else "",
@@ -242,7 +265,7 @@ class Cluster:
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
-            self.start_postgres()
+            self.postgres.start()
             self._spawn(
                 "redis",
                 [_need("redis-server"), "--bind", HOST, "--port", str(self.ports.redis),
@@ -263,9 +286,7 @@ class Cluster:
             )  # fmt: skip
             for index, port in enumerate(self.ports.rasa):
                 self._spawn(f"rasa-{index}", self.rasa_command(port), env)
-            self._spawn(
-                "web", [str(bin_dir / "bot"), "web", "--port", str(self.ports.web)], env
-            )
+            self._spawn("web", [str(bin_dir / "bot"), "web", "--port", str(self.ports.web)], env)
             config = self._write_nginx_config()
             self._spawn(
                 "nginx",
@@ -345,7 +366,7 @@ class Cluster:
         for name in ["nginx", "web", *(f"rasa-{i}" for i in range(RASA_SERVERS)), "actions"]:
             self.stop_process(name)
         self.stop_process("redis")
-        self.stop_postgres()
+        self.postgres.stop()
         self.processes.clear()
         for log in self._logs:
             log.close()

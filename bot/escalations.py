@@ -103,6 +103,15 @@ class EscalationWriter:
         self._spool(request)
         return None
 
+    def write_or_spool(self, request: EscalationRequest) -> int | None:
+        """Like :meth:`write`, but a normal-priority escalation is spooled too, never raised:
+        for callers that have no other way to tell anyone (see ``bot.recovery``)."""
+        try:
+            return self.write(request)
+        except SQLAlchemyError:
+            self._spool(request)
+            return None
+
     def _notify(self, escalation_id: int, request: EscalationRequest) -> None:
         if self.notifier is not None and request.priority == PRIORITY_URGENT:
             self.notifier.send_in_background(escalation_id, request.reason)
@@ -112,7 +121,8 @@ class EscalationWriter:
         path = self.spool_dir / f"escalation-{request.dedup_key}.json"
         path.write_text(json.dumps(asdict(request)), encoding="utf-8")
         logger.critical(
-            "URGENT ESCALATION NOT IN DATABASE: conversation %s spooled to %s; retrying every %ss",
+            "%s ESCALATION NOT IN DATABASE: conversation %s spooled to %s; retrying every %ss",
+            request.priority.upper(),
             request.conversation_id,
             path,
             SPOOL_RETRY_INTERVAL_S,

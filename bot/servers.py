@@ -86,6 +86,7 @@ class ServerSet:
     cors_origins: tuple[str, ...] = ()
     log_dir: Path | None = None
     processes: list[subprocess.Popen] = field(default_factory=list)
+    named: dict[str, subprocess.Popen] = field(default_factory=dict)
     _logs: list[IO] = field(default_factory=list)
 
     @property
@@ -119,50 +120,49 @@ class ServerSet:
             start_new_session=True,  # so stop() can end the whole process group
         )
         self.processes.append(process)
+        self.named[name] = process
         logger.info("started %s (pid %s)", name, process.pid)
 
-    def start(self, timeout: float = 180.0) -> None:
-        """Starts both servers and returns once a parse has run end to end (model warm)."""
+    def command(self, name: str) -> list[str]:
+        """The command line of one server: ``actions``, ``rasa`` or ``web``."""
         bin_dir = Path(sys.executable).parent
-        self._spawn(
-            "actions",
-            [
-                str(bin_dir / "rasa"),
-                "run",
-                "actions",
-                "--actions",
-                "actions",
-                "--port",
-                str(self.action_port),
-            ],
-        )
+        if name == "actions":
+            return [
+                str(bin_dir / "rasa"), "run", "actions", "--actions", "actions",
+                "--port", str(self.action_port),
+            ]  # fmt: skip
+        if name == "web":
+            return [str(bin_dir / "bot"), "web", "--port", str(self.web_port)]
         rasa_args = [
-            str(bin_dir / "rasa"),
-            "run",
-            "--enable-api",
-            "--auth-token",
-            self.token,
-            "--interface",
-            HOST,
-            "--port",
-            str(self.rasa_port),
-            "--model",
-            str(self.model_path),
-            "--endpoints",
-            "endpoints.yml",
-            "--credentials",
-            "credentials.yml",
-        ]
+            str(bin_dir / "rasa"), "run", "--enable-api", "--auth-token", self.token,
+            "--interface", HOST, "--port", str(self.rasa_port), "--model", str(self.model_path),
+            "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+        ]  # fmt: skip
         for origin in self.cors_origins:
             rasa_args += ["--cors", origin]
-        self._spawn("rasa", rasa_args)
-        if self.web_port is not None:
-            self._spawn("web", [str(bin_dir / "bot"), "web", "--port", str(self.web_port)])
+        return rasa_args
+
+    def start(self, timeout: float = 180.0) -> None:
+        """Starts the servers and returns once a parse has run end to end (model warm)."""
+        names = ["actions", "rasa"] + (["web"] if self.web_port is not None else [])
+        for name in names:
+            self._spawn(name, self.command(name))
         try:
             self.wait_until_ready(timeout)
         except BaseException:
             self.stop()
             raise
+
+    def stop_server(self, name: str) -> None:
+        """Stops one server (SIGTERM, as an orchestrator would); the others keep running."""
+        process = self.named.pop(name)
+        _terminate(process)
+        self.processes.remove(process)
+
+    def start_server(self, name: str, timeout: float = 180.0) -> None:
+        """Starts one stopped server again and waits until all are ready."""
+        self._spawn(name, self.command(name))
+        self.wait_until_ready(timeout)
 
     def wait_until_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -210,12 +210,9 @@ class ServerSet:
                 except ProcessLookupError:
                     pass
         for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            _terminate(process)
         self.processes.clear()
+        self.named.clear()
         for log in self._logs:
             log.close()
         self._logs.clear()
@@ -226,3 +223,17 @@ class ServerSet:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _terminate(process: subprocess.Popen, timeout: float = 15) -> None:
+    """SIGTERM to the process group, SIGKILL if it has not ended after ``timeout``."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -4,15 +4,12 @@ loses no message and no escalation."""
 
 from __future__ import annotations
 
-import http.cookiejar
 import json
 import os
 import signal
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -23,6 +20,7 @@ from bot.config import PROJECT_ROOT
 from bot.db.models import PRIORITY_URGENT, Escalation
 from bot.db.session import session_scope
 from bot.servers import http_json
+from tests.clients import Patient
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.slow
@@ -79,7 +77,9 @@ def rest(url: str, sender: str, text: str) -> list[dict]:
 
 
 def tracker(cluster: dict, url: str, sender: str) -> dict:
-    status, body = http_json("GET", f"{url}/conversations/{sender}/tracker?token={cluster['token']}")
+    status, body = http_json(
+        "GET", f"{url}/conversations/{sender}/tracker?token={cluster['token']}"
+    )
     assert status == 200
     return body
 
@@ -118,38 +118,6 @@ def test_a_conversation_alternating_between_servers_keeps_one_history(cluster):
         if e["event"] == "bot"
     ]
     assert kinds.count("answer") == 4
-
-
-class Patient:
-    """The widget's side of the chat API: a cookie session, and a resend (same client id)
-    after a 503, as widget.js does."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-        )
-        self.opener.open(f"{base_url}/", timeout=10).read()  # the page sets the session cookie
-        self.retries = 0
-
-    def say(self, text: str, attempts: int = 5) -> list[dict]:
-        body = json.dumps({"message": text, "client_id": uuid.uuid4().hex}).encode()
-        for attempt in range(attempts):
-            request = urllib.request.Request(
-                f"{self.base_url}/api/chat",
-                data=body,
-                headers={"Content-Type": "application/json"},
-                method="POST",
-            )
-            try:
-                with self.opener.open(request, timeout=60) as response:
-                    return json.loads(response.read())["messages"]
-            except urllib.error.HTTPError as error:
-                if error.code != 503 or attempt == attempts - 1:
-                    raise
-                self.retries += 1
-                time.sleep(1)
-        raise AssertionError("unreachable")
 
 
 def test_stopping_one_server_mid_conversation_loses_no_message_or_escalation(cluster):

@@ -1,0 +1,160 @@
+"""When processing a patient message produced no reply (the action server down, a crash).
+
+Runs inside the Rasa server, which still has the message and what the NLU understood. The
+patient always gets a safe reply: the emergency instruction for red-flag symptoms, otherwise
+the error message with the clinic's phone number. A message that should have reached staff is
+escalated from here, with the same deduplication key the actions use, so a later resend that
+the action server does handle does not open a second escalation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import lru_cache
+from typing import Any
+
+from bot.intents import ADMIN_INTENTS, CLINICAL, REQUEST_HUMAN, URGENT
+from bot.reply import ERROR, REPLY_METADATA_KEY
+from bot.reply import URGENT as URGENT_KIND
+
+logger = logging.getLogger(__name__)
+
+ESCALATED_INTENTS = frozenset({URGENT, CLINICAL, REQUEST_HUMAN}) | ADMIN_INTENTS
+FALLBACK_TEXT = (
+    "Sorry, something went wrong on our side. "
+    "If this is an emergency, call your local emergency number now."
+)
+
+
+@lru_cache(maxsize=1)
+def _messages():  # noqa: ANN202
+    from bot.config import load_settings
+    from bot.content.messages import Messages
+
+    return Messages.load(load_settings().content_dir)
+
+
+@lru_cache(maxsize=1)
+def _writer():  # noqa: ANN202
+    from bot.config import load_settings
+    from bot.escalations import EscalationWriter
+
+    settings = load_settings()
+    return EscalationWriter(settings.database_url, settings.spool_dir)
+
+
+def _text(key: str) -> str:
+    try:
+        return _messages().text(key)
+    except Exception:  # noqa: BLE001 - the last line of defence must not fail itself
+        logger.exception("could not load the %s message; using the built-in one", key)
+        return FALLBACK_TEXT
+
+
+def error_reply() -> dict[str, Any]:
+    return {"text": _text("error"), REPLY_METADATA_KEY: {"kind": ERROR}}
+
+
+def urgent_reply(escalation_id: int | None) -> dict[str, Any]:
+    try:
+        emergency = _messages().clinic["emergency_number"]
+    except Exception:  # noqa: BLE001
+        emergency = None
+    return {
+        "text": _text("urgent"),
+        REPLY_METADATA_KEY: {
+            "kind": URGENT_KIND,
+            "emergency_number": emergency,
+            "escalation_id": escalation_id,
+            "recorded": escalation_id is not None,
+            "recovered": True,  # sent by the Rasa server, not by the action
+        },
+    }
+
+
+def _agent():  # noqa: ANN202
+    """The Rasa agent of this server process, or None outside a Rasa server."""
+    from sanic import Sanic
+
+    for name in ("rasa_server", "rasa_core_no_api"):
+        try:
+            return getattr(Sanic.get_app(name).ctx, "agent", None)
+        except Exception:  # noqa: BLE001, S112 - Sanic raises SanicException when absent
+            continue
+    return None
+
+
+async def _conversation_state(
+    sender_id: str, text: str | None, message_id: str | None, metadata: dict | None
+) -> dict[str, Any] | None:
+    """The conversation as the Rasa server holds it; when the tracker store is out of reach
+    (the database is down), the message alone, understood by the NLU here."""
+    from rasa.shared.core.trackers import EventVerbosity
+
+    agent = _agent()
+    if agent is None or agent.processor is None:
+        return None
+    try:
+        tracker = await agent.processor.get_tracker(sender_id)
+        state = tracker.current_state(EventVerbosity.ALL)
+        if (state.get("latest_message") or {}).get("text") == text:
+            return state
+    except Exception as error:  # noqa: BLE001 - exactly the case this module is for
+        logger.error("conversation %s unavailable (%s)", sender_id, type(error).__name__)
+    if not text:
+        return None
+    parse = await agent.parse_message(text)
+    parse["message_id"] = message_id
+    parse["metadata"] = metadata or {}
+    return {
+        "sender_id": sender_id,
+        "latest_message": parse,
+        "events": [{"event": "user", "text": text, "parse_data": parse, "timestamp": None}],
+    }
+
+
+def escalate(state: dict[str, Any]) -> tuple[str | None, int | None]:
+    """Escalates the latest message when its intent needs staff: (priority, id or None)."""
+    from rasa_sdk import Tracker
+
+    from actions.common import escalation_request
+    from actions.handoff import handoff_reason
+    from bot.db.models import PRIORITY_NORMAL, PRIORITY_URGENT
+
+    intent = ((state.get("latest_message") or {}).get("intent") or {}).get("name")
+    if intent not in ESCALATED_INTENTS:
+        return None, None
+    tracker = Tracker.from_dict(state)
+    if intent == URGENT:
+        priority, reason = PRIORITY_URGENT, "urgent"
+    else:
+        priority, reason = PRIORITY_NORMAL, handoff_reason(intent)
+    request = escalation_request(tracker, reason, priority)
+    return priority, _writer().write_or_spool(request)
+
+
+async def recover(
+    sender_id: str,
+    text: str | None = None,
+    message_id: str | None = None,
+    metadata: dict | None = None,
+) -> dict[str, Any]:
+    """The one reply for a message that got none; escalates it when staff must see it."""
+    try:
+        state = await _conversation_state(sender_id, text, message_id, metadata)
+        if state is None:
+            return error_reply()
+        priority, escalation_id = await asyncio.to_thread(escalate, state)
+    except Exception:  # noqa: BLE001 - a reply goes out whatever failed here
+        logger.exception("recovery failed for conversation %s", sender_id)
+        return error_reply()
+    logger.warning(
+        "no reply was produced for conversation %s; sent the safe reply (escalation: %s %s)",
+        sender_id,
+        priority,
+        escalation_id,
+    )
+    if priority == "urgent":
+        return urgent_reply(escalation_id)
+    return error_reply()

@@ -1,0 +1,72 @@
+"""What the Rasa server sends and records when an action produced no reply."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot import recovery
+from bot.db.models import Escalation
+from bot.db.session import session_scope
+
+
+@pytest.fixture
+def recovery_settings(action_settings):
+    for cached in (recovery._messages, recovery._writer):
+        cached.cache_clear()
+    yield action_settings
+    for cached in (recovery._messages, recovery._writer):
+        cached.cache_clear()
+
+
+def state(intent: str, text: str = "a patient message", client_id: str = "c-1") -> dict:
+    latest = {
+        "intent": {"name": intent, "confidence": 0.9},
+        "text": text,
+        "message_id": "m-1",
+        "metadata": {"client_id": client_id},
+    }
+    return {
+        "sender_id": "recovery-test",
+        "latest_message": latest,
+        "events": [{"event": "user", "text": text, "parse_data": latest, "timestamp": 1.0}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("intent", "priority", "reason"),
+    [
+        ("report_urgent_symptoms", "urgent", "urgent"),
+        ("clinical_question", "normal", "clinical"),
+        ("request_human", "normal", "requested"),
+        ("book_appointment", "normal", "admin"),
+        ("ask_injection_pain", None, None),
+        ("greet", None, None),
+        ("nlu_fallback", None, None),
+    ],
+)
+def test_only_messages_for_staff_are_escalated(recovery_settings, intent, priority, reason):
+    got_priority, escalation_id = recovery.escalate(state(intent))
+    assert got_priority == priority
+    with session_scope(recovery_settings.database_url) as session:
+        rows = session.scalars(select(Escalation)).all()
+        assert [(r.priority, r.reason) for r in rows] == ([(priority, reason)] if priority else [])
+        if priority:
+            assert rows[0].id == escalation_id
+            assert rows[0].dedup_key == "recovery-test:client-c-1", "same key as the actions"
+            assert rows[0].transcript[0]["text"] == "a patient message"
+
+
+def test_a_normal_escalation_is_spooled_when_the_database_refuses(recovery_settings, tmp_path):
+    recovery._writer().database_url = f"sqlite:///{tmp_path}/missing/dir/db.sqlite"
+    priority, escalation_id = recovery.escalate(state("clinical_question"))
+    assert (priority, escalation_id) == ("normal", None)
+    assert len(list(recovery_settings.spool_dir.glob("escalation-*.json"))) == 1
+
+
+def test_the_urgent_reply_is_the_vetted_instruction(recovery_settings):
+    reply = recovery.urgent_reply(None)
+    assert reply["text"] == recovery._messages().text("urgent")
+    assert reply["reply_metadata"]["kind"] == "urgent"
+    assert reply["reply_metadata"]["recorded"] is False
+    assert recovery.error_reply()["reply_metadata"] == {"kind": "error"}
