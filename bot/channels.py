@@ -25,6 +25,7 @@ MAX_SENDER_LENGTH = 255  # the tracker store's sender_id column
 MAX_MESSAGE_LENGTH = 20_000  # far beyond any real question; keeps one request cheap
 
 from bot.reply import REPLY_METADATA_KEY, SMALLTALK  # noqa: E402
+from bot.textclean import clean_message  # noqa: E402
 
 
 async def _safe_reply(message: UserMessage) -> dict[str, Any]:
@@ -106,6 +107,7 @@ class MetadataRestInput(RestInput):
         # RestInput builds a plain CollectingOutputChannel inside its handler and returns its
         # list; ours writes whole messages into that same list.
         async def with_metadata(message: UserMessage) -> Any:
+            message.text = clean_message(message.text or "")
             original = message.output_channel
             if type(original) is not CollectingOutputChannel:
                 return await on_new_message(message)  # streaming: Rasa's own behaviour
@@ -151,6 +153,7 @@ class MetadataSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         async def with_metadata(message: UserMessage) -> Any:
+            message.text = clean_message(message.text or "")[:MAX_MESSAGE_LENGTH]
             channel = message.output_channel
             if not isinstance(channel, SocketIOOutput):
                 return await on_new_message(message)

@@ -639,6 +639,33 @@ CLINICAL_PATTERNS: dict[str, tuple[list[list[dict]], bool]] = {
         ],
         True,
     ),
+    # Asking for a diagnosis of one's own symptoms: only a clinician may answer that.
+    "diagnosis request": (
+        [
+            [
+                {"LOWER": "what"},
+                {"LOWER": {"IN": ["do", "have"]}},
+                {"LOWER": "i"},
+                {"LOWER": {"IN": ["have", "got"]}},
+                {"IS_PUNCT": True},
+            ],
+            [
+                {"LOWER": {"IN": ["what", "whats"]}},
+                {"LOWER": {"IN": ["'s", "s", "is"]}, "OP": "?"},
+                {"LOWER": "wrong"},
+                {"LOWER": "with"},
+                {"LOWER": "me"},
+            ],
+            [{"LEMMA": {"IN": ["diagnose", "diagnosis"]}}, {"LOWER": {"IN": ["me", "my"]}}],
+            [
+                {"LOWER": {"IN": ["what", "whats"]}},
+                {"LOWER": {"IN": ["'s", "s", "is"]}, "OP": "?"},
+                {"LOWER": "causing"},
+                {"LOWER": "my"},
+            ],
+        ],
+        True,
+    ),
     "safe for me": (
         [
             [

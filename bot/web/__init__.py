@@ -41,6 +41,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             for o in os.environ.get("CLINIC_ALLOWED_ORIGINS", "").split(",")
             if o.strip()
         ],
+        # Messages per sender (conversation) and seconds; more is refused with 429.
+        CHAT_RATE_LIMIT=os.environ.get("CLINIC_CHAT_RATE_LIMIT", "12/60"),
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead; the idle timeout ends both
     )
     if test_config:

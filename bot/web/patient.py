@@ -3,21 +3,70 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request, session
 
 from bot.reply import ERROR
+from bot.textclean import clean_message
 from bot.web.rasa_client import RasaUnavailable
 
 logger = logging.getLogger(__name__)
 blueprint = Blueprint("patient", __name__)
 
 MAX_MESSAGE_LENGTH = 2000  # a chat box, not an essay; longer is refused with a clear error
+GREET_PAYLOAD = "/greet"  # what the widget sends to open a conversation
 _RECENT = 2000  # remembered client message ids, so a retried send is not processed twice
+
+
+class RateLimiter:
+    """At most ``limit`` messages per ``window_s`` seconds per key (a sliding window).
+
+    In memory, per web process: a patient's messages go to the process holding their session
+    cookie only by chance behind a balancer, so nginx also limits per address (deploy/)."""
+
+    def __init__(self, limit: int, window_s: float, clock=time.monotonic) -> None:  # noqa: ANN001
+        self.limit, self.window_s, self._clock = limit, window_s, clock
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, key: str) -> float:
+        """Takes one slot for ``key``: 0 when allowed, else the seconds until one frees up."""
+        now = self._clock()
+        with self._lock:
+            hits = self._hits.setdefault(key, deque())
+            while hits and hits[0] <= now - self.window_s:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return max(hits[0] + self.window_s - now, 0.001)
+            hits.append(now)
+            if len(self._hits) > 10_000:  # forget idle senders so memory stays bounded
+                for idle in [
+                    k for k, v in self._hits.items() if not v or v[-1] <= now - self.window_s
+                ]:
+                    del self._hits[idle]
+            return 0.0
+
+
+def parse_rate_limit(value: str) -> tuple[int, float]:
+    """``"12/60"`` -> (12, 60.0): messages per seconds.
+
+    Raises:
+        ValueError: for anything else, naming the setting.
+    """
+    try:
+        count, seconds = value.split("/")
+        limit, window = int(count), float(seconds)
+    except ValueError:
+        raise ValueError(f"CLINIC_CHAT_RATE_LIMIT must look like 12/60, not {value!r}") from None
+    if limit < 1 or window <= 0:
+        raise ValueError(f"CLINIC_CHAT_RATE_LIMIT must be positive, not {value!r}")
+    return limit, window
 
 
 class RecentReplies:
@@ -43,7 +92,17 @@ class RecentReplies:
 
 def init_app(app) -> None:  # noqa: ANN001
     app.extensions["recent_replies"] = RecentReplies()
+    app.extensions["chat_rate_limiter"] = RateLimiter(
+        *parse_rate_limit(app.config["CHAT_RATE_LIMIT"])
+    )
     app.register_blueprint(blueprint)
+
+    @app.errorhandler(413)
+    def _too_large(error):  # noqa: ANN001, ANN202 - the chat API answers in JSON, always
+        if request.path.startswith("/api/"):
+            limit = app.config["MAX_CONTENT_LENGTH"]
+            return jsonify(error=f"the request is larger than {limit} bytes"), 413
+        return error
 
 
 @blueprint.before_request
@@ -96,18 +155,36 @@ def chat():
     if not isinstance(body, dict):
         return jsonify(error='expected a JSON object {"message": "...", "client_id": "..."}'), 400
     text, client_id = body.get("message"), body.get("client_id")
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
         return jsonify(error="message must be a non-empty string"), 400
     if len(text) > MAX_MESSAGE_LENGTH:
         return jsonify(error=f"message is longer than {MAX_MESSAGE_LENGTH} characters"), 400
+    text = clean_message(text)
+    if not text:
+        return jsonify(error="message must be a non-empty string"), 400
     if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64:
         return jsonify(error="client_id must be a string of 8 to 64 characters"), 400
+    if (
+        text.startswith("/")
+        and text != GREET_PAYLOAD
+        and text[1:] not in _messages().payload_titles()
+    ):
+        # "/intent{...}" is Rasa's syntax for a button press: only our own buttons may use it.
+        text = text.lstrip("/").strip() or "/"
     sender = _sender_id()
     key = (sender, client_id)
     recent = current_app.extensions["recent_replies"]
     cached = recent.get(key)
     if cached is not None:
-        return jsonify(messages=cached, repeated=True)
+        return jsonify(messages=cached, repeated=True)  # a resend: not counted again
+    wait_s = current_app.extensions["chat_rate_limiter"].acquire(sender)
+    if wait_s:
+        response = jsonify(
+            error="You are sending messages faster than we can answer. Please wait a moment.",
+            retry_after=math.ceil(wait_s),
+        )
+        response.headers["Retry-After"] = str(math.ceil(wait_s))
+        return response, 429
     try:
         replies = [
             _public(r) for r in current_app.extensions["rasa_client"].send(sender, text, client_id)

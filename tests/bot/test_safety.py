@@ -84,6 +84,11 @@ CLINICAL_FIRES = [
     ("i get 12 headache days a month, do i count as chronic", "own headache pattern"),
     ("is it safe for me with my heart condition", "safe for me"),
     ("i have a heart condition, will that be a problem", "own conditions"),
+    ("I have headaches every day and numb hands, what do I have?", "diagnosis request"),
+    ("what's wrong with me, my head hurts all the time", "diagnosis request"),
+    ("whats wrong with me", "diagnosis request"),
+    ("please diagnose my headache", "diagnosis request"),
+    ("what is causing my migraines", "diagnosis request"),
 ]
 
 CLINICAL_DOES_NOT_FIRE = [
@@ -95,6 +100,9 @@ CLINICAL_DOES_NOT_FIRE = [
     "can i take a hot shower after",
     "should i take the whole day off work",
     "what happens at the first visit",
+    "what do i have to bring to the appointment",
+    "what do i have to do afterwards",
+    "what is wrong with the old treatments",
 ]
 
 

@@ -463,6 +463,20 @@
     notice.setAttribute("data-state", "offline");
   }
 
+  function showSlowDown() {
+    while (notice.firstChild) {
+      notice.removeChild(notice.firstChild);
+    }
+    notice.appendChild(
+      el(
+        "p",
+        null,
+        "You're sending messages faster than we can answer. Your message is saved and will be sent in a few seconds."
+      )
+    );
+    notice.setAttribute("data-state", "slow");
+  }
+
   function clearNotice() {
     while (notice.firstChild) {
       notice.removeChild(notice.firstChild);
@@ -602,6 +616,10 @@
         if (result.status === 400 || result.status === 413) {
           return { sent: false, retry: false, error: isString(data.error) ? data.error : "" };
         }
+        if (result.status === 429) {
+          // Too many messages at once: kept in the outbox and sent by the regular retry.
+          return { sent: false, retry: true, slowDown: true };
+        }
         return { sent: false, retry: true }; // 503 (Rasa down) and anything unexpected
       },
       function () {
@@ -669,7 +687,11 @@
         }
         if (result.retry) {
           markUnsent();
-          showNotice(hasVisiblePending());
+          if (result.slowDown) {
+            showSlowDown();
+          } else {
+            showNotice(hasVisiblePending());
+          }
           return null;
         }
         // Refused by the server (e.g. too long): it would never go through; say so, keep the text.
