@@ -32,6 +32,7 @@ validate: setup ## rasa data validate
 
 test: setup ## All tests: unit, content, NLU evaluation, Rasa stories, servers, browser
 	@bash scripts/setup-browser.sh
+	@bash scripts/setup-services.sh
 	@$(BIN)/python -m pytest
 
 test-fast: setup ## Tests that need no trained model
