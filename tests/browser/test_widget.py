@@ -471,3 +471,31 @@ def test_content_security_policy_forbids_inline_code(page: Page, servers):
     expect(page.locator("[style]")).to_have_count(0)
     expect(page.locator("style")).to_have_count(0)
     assert violations == []
+
+
+def test_too_many_messages_are_kept_and_sent_when_allowed(page: Page):
+    """The chat API answers 429 (this patient sent too many messages): the widget says so,
+    keeps the message, and delivers it once when the limit allows."""
+    open_chat(page)
+
+    def too_many(route):
+        route.fulfill(
+            status=429,
+            headers={"Retry-After": "1"},
+            content_type="application/json",
+            body=json.dumps({"error": "You are sending messages faster", "retry_after": 1}),
+        )
+
+    page.route("**/api/chat", too_many)
+    ask(page, "how long does the appointment take")
+    message = patient_messages(page).last
+    expect(message.get_by_test_id("message-status")).to_have_text(NOT_SENT, timeout=TIMEOUT_MS)
+    expect(page.get_by_test_id("chat-notice")).to_contain_text("faster than we can answer")
+    assert len(outbox(page)) == 1
+
+    page.unroute("**/api/chat", too_many)
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")  # retry now, not in 10 s
+    expect(message).to_have_attribute("data-status", "sent", timeout=RETRY_TIMEOUT_MS)
+    expect(bot_messages(page, "answer")).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(page.get_by_test_id("chat-notice")).to_be_empty()
+    assert outbox(page) == []
