@@ -10,7 +10,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.config import Settings, load_settings
 from bot.content.messages import Messages
-from bot.escalations import EscalationRequest, EscalationWriter
+from bot.escalations import (
+    EscalationRequest,
+    EscalationWriter,
+    conversation_transcript,
+    request_for_latest_message,
+)
 from bot.notify import UrgentNotifier
 from bot.reply import ANSWER, ERROR, FALLBACK, HANDOFF, REPLY_METADATA_KEY, SMALLTALK, URGENT
 
@@ -57,54 +62,11 @@ def latest_intent(tracker: Tracker) -> dict[str, Any]:
 
 def transcript(tracker: Tracker) -> list[dict[str, Any]]:
     """Patient and bot turns of the conversation so far, with what the bot understood."""
-    turns: list[dict[str, Any]] = []
-    for event in tracker.events:
-        if event.get("event") == "user":
-            parse = event.get("parse_data") or {}
-            intent = parse.get("intent") or {}
-            turns.append(
-                {
-                    "who": "patient",
-                    "text": event.get("text"),
-                    "intent": intent.get("name"),
-                    "confidence": intent.get("confidence"),
-                    "safety": parse.get("safety"),
-                    "timestamp": event.get("timestamp"),
-                }
-            )
-        elif event.get("event") == "bot":
-            meta = (event.get("metadata") or {}).get(REPLY_METADATA_KEY) or {}
-            turns.append(
-                {
-                    "who": "bot",
-                    "text": event.get("text"),
-                    "kind": meta.get("kind"),
-                    "answer_id": meta.get("answer_id"),
-                    "timestamp": event.get("timestamp"),
-                }
-            )
-    return turns
+    return conversation_transcript(tracker.events)
 
 
 def escalation_request(
     tracker: Tracker, reason: str, priority: str, dedup_suffix: str = ""
 ) -> EscalationRequest:
     """An escalation for the latest patient message; retries of it share one dedup key."""
-    # The widget's own id for the message, when it sent one: a resend after a lost reply is
-    # processed again by Rasa but must not open a second escalation.
-    client_id = (tracker.latest_message.get("metadata") or {}).get("client_id")
-    message_id = (
-        f"client-{client_id}"
-        if isinstance(client_id, str) and client_id
-        else tracker.latest_message.get("message_id") or str(len(tracker.events))
-    )
-    safety = tracker.latest_message.get("safety") or {}
-    return EscalationRequest(
-        dedup_key=f"{tracker.sender_id}:{message_id}{dedup_suffix}"[:100],
-        conversation_id=tracker.sender_id,
-        reason=reason,
-        priority=priority,
-        trigger_intent=latest_intent(tracker).get("name"),
-        matched_rule=safety.get("rule") if safety.get("fired") else None,
-        transcript=transcript(tracker),
-    )
+    return request_for_latest_message(tracker.current_state(), reason, priority, dedup_suffix)

@@ -18,20 +18,9 @@ from actions.common import (
     reply,
 )
 from bot.db.models import PRIORITY_NORMAL
-from bot.intents import ADMIN_INTENTS, CLINICAL, REQUEST_HUMAN
+from bot.intents import handoff_reason
 
 logger = logging.getLogger(__name__)
-
-
-def handoff_reason(intent: str) -> str:
-    """The escalation reason staff filter by."""
-    if intent == CLINICAL:
-        return "clinical"
-    if intent == REQUEST_HUMAN:
-        return "requested"
-    if intent in ADMIN_INTENTS:
-        return "admin"
-    return "fallback"
 
 
 def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> None:

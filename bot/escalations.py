@@ -8,6 +8,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -15,6 +16,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from bot.db.models import PRIORITY_URGENT, STATUS_OPEN, Escalation, utcnow
 from bot.db.session import session_scope
 from bot.notify import UrgentNotifier
+from bot.reply import REPLY_METADATA_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,63 @@ class EscalationRequest:
     trigger_intent: str | None = None
     matched_rule: str | None = None
     transcript: list[dict] = field(default_factory=list)
+
+
+def conversation_transcript(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Patient and bot turns of the conversation so far, with what the bot understood."""
+    turns: list[dict[str, Any]] = []
+    for event in events:
+        if event.get("event") == "user":
+            parse = event.get("parse_data") or {}
+            intent = parse.get("intent") or {}
+            turns.append(
+                {
+                    "who": "patient",
+                    "text": event.get("text"),
+                    "intent": intent.get("name"),
+                    "confidence": intent.get("confidence"),
+                    "safety": parse.get("safety"),
+                    "timestamp": event.get("timestamp"),
+                }
+            )
+        elif event.get("event") == "bot":
+            meta = (event.get("metadata") or {}).get(REPLY_METADATA_KEY) or {}
+            turns.append(
+                {
+                    "who": "bot",
+                    "text": event.get("text"),
+                    "kind": meta.get("kind"),
+                    "answer_id": meta.get("answer_id"),
+                    "timestamp": event.get("timestamp"),
+                }
+            )
+    return turns
+
+
+def request_for_latest_message(
+    state: dict[str, Any], reason: str, priority: str, dedup_suffix: str = ""
+) -> EscalationRequest:
+    """An escalation for the latest patient message; retries of it share one dedup key."""
+    # The widget's own id for the message, when it sent one: a resend after a lost reply is
+    # processed again by Rasa but must not open a second escalation.
+    latest = state.get("latest_message") or {}
+    events = state.get("events") or []
+    client_id = (latest.get("metadata") or {}).get("client_id")
+    message_id = (
+        f"client-{client_id}"
+        if isinstance(client_id, str) and client_id
+        else latest.get("message_id") or str(len(events))
+    )
+    safety = latest.get("safety") or {}
+    return EscalationRequest(
+        dedup_key=f"{state['sender_id']}:{message_id}{dedup_suffix}"[:100],
+        conversation_id=state["sender_id"],
+        reason=reason,
+        priority=priority,
+        trigger_intent=(latest.get("intent") or {}).get("name"),
+        matched_rule=safety.get("rule") if safety.get("fired") else None,
+        transcript=conversation_transcript(events),
+    )
 
 
 def write_escalation(database_url: str, request: EscalationRequest) -> int:

@@ -31,3 +31,14 @@ SMALLTALK_INTENTS = frozenset(
 REQUEST_HUMAN = "request_human"
 NLU_FALLBACK = "nlu_fallback"
 ALL_INTENTS = FAQ_INTENTS | ADMIN_INTENTS | SAFETY_INTENTS | SMALLTALK_INTENTS | {REQUEST_HUMAN}
+
+
+def handoff_reason(intent: str) -> str:
+    """The escalation reason staff filter by."""
+    if intent == CLINICAL:
+        return "clinical"
+    if intent == REQUEST_HUMAN:
+        return "requested"
+    if intent in ADMIN_INTENTS:
+        return "admin"
+    return "fallback"

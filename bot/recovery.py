@@ -14,7 +14,7 @@ import logging
 from functools import lru_cache
 from typing import Any
 
-from bot.intents import ADMIN_INTENTS, CLINICAL, REQUEST_HUMAN, URGENT
+from bot.intents import ADMIN_INTENTS, CLINICAL, REQUEST_HUMAN, URGENT, handoff_reason
 from bot.reply import ERROR, REPLY_METADATA_KEY
 from bot.reply import URGENT as URGENT_KIND
 
@@ -116,21 +116,17 @@ async def _conversation_state(
 
 def escalate(state: dict[str, Any]) -> tuple[str | None, int | None]:
     """Escalates the latest message when its intent needs staff: (priority, id or None)."""
-    from rasa_sdk import Tracker
-
-    from actions.common import escalation_request
-    from actions.handoff import handoff_reason
     from bot.db.models import PRIORITY_NORMAL, PRIORITY_URGENT
+    from bot.escalations import request_for_latest_message
 
     intent = ((state.get("latest_message") or {}).get("intent") or {}).get("name")
     if intent not in ESCALATED_INTENTS:
         return None, None
-    tracker = Tracker.from_dict(state)
     if intent == URGENT:
         priority, reason = PRIORITY_URGENT, "urgent"
     else:
         priority, reason = PRIORITY_NORMAL, handoff_reason(intent)
-    request = escalation_request(tracker, reason, priority)
+    request = request_for_latest_message(state, reason, priority)
     return priority, _writer().write_or_spool(request)
 
 
