@@ -7,7 +7,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run chat train evaluate test test-fast validate lint bench cluster clean
+.PHONY: help setup run chat train evaluate test test-fast validate lint bench cluster purge clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ bench: setup ## Benchmarks: model vs stock pipeline; maintainer retrain-evaluate
 
 cluster: setup ## Two Rasa servers behind nginx with PostgreSQL and Redis on 127.0.0.1 (installs them)
 	@bash scripts/cluster.sh
+
+purge: setup ## Delete patient data older than CLINIC_RETENTION_DAYS (default 365); schedule daily
+	@$(BIN)/bot retention purge
 
 clean: ## Remove trained models and test artifacts (keeps .venv and var/)
 	rm -rf models .cache test-artifacts .pytest_cache

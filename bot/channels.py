@@ -123,6 +123,18 @@ class MetadataRestInput(RestInput):
         return super().blueprint(with_metadata)
 
 
+def socketio_allowed_origins() -> list[str] | None:
+    """``CLINIC_ALLOWED_ORIGINS`` (comma-separated) or None: engine.io's same-origin check."""
+    import os
+
+    origins = [
+        o.strip().rstrip("/")
+        for o in os.environ.get("CLINIC_ALLOWED_ORIGINS", "").split(",")
+        if o.strip()
+    ]
+    return origins or None
+
+
 class MetadataSocketIOOutput(SocketIOOutput):
     """Emits each bot message as one ``bot_uttered`` event with text, quick replies, metadata."""
 
@@ -167,6 +179,10 @@ class MetadataSocketIOInput(SocketIOInput):
 
         blueprint = super().blueprint(with_metadata)
         sio = blueprint.ctx.sio
+        # Rasa builds the server with cors_allowed_origins=[], which turns engine.io's Origin
+        # check off; browsers apply no CORS to WebSockets, so any site could open a session.
+        # Same origin only, plus the origins the clinic lists.
+        sio.eio.cors_allowed_origins = socketio_allowed_origins()
 
         # Rasa 3.6 calls ``sio.enter_room`` without ``await``; in python-socketio 5.10+ it is a
         # coroutine, so the client never joined its room and never got a reply. Same handler,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -28,6 +29,9 @@ warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
     """Patient FAQ assistant for a headache clinic (Botox for chronic migraine)."""
+    # Files we create (SQLite database, spool, logs, inbox) hold patient text: owner only.
+    # The servers started by `bot run` inherit this.
+    os.umask(0o077)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -496,6 +500,44 @@ def escalations_flush(settings: Settings) -> None:
     click.echo(f"{waiting} still waiting")
     if waiting:
         sys.exit(1)
+
+
+# --- retention --------------------------------------------------------------------------
+@main.group()
+def retention() -> None:
+    """Deleting patient data older than the retention period (CLINIC_RETENTION_DAYS)."""
+
+
+@retention.command("purge")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Delete what is older than this (default: CLINIC_RETENTION_DAYS, else 365).",
+)
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+@click.pass_obj
+def retention_purge(settings: Settings, days: int | None, dry_run: bool) -> None:
+    """Delete old conversations, resolved escalations with their notes, and inbox items.
+
+    Unresolved escalations are kept however old, and counted; the audit log is kept."""
+    from bot.retention import RetentionError, purge
+
+    days = days or settings.retention_days
+    try:
+        counts = purge(settings, days, dry_run=dry_run)
+    except RetentionError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{'would delete' if dry_run else 'deleted'} data older than {days} days:")
+    for key, value in counts.items():
+        click.echo(f"  {key.replace('_', ' ')}: {value}")
+    if counts["unresolved_escalations_kept"]:
+        click.secho(
+            f"warning: {counts['unresolved_escalations_kept']} unresolved escalations are older "
+            f"than {days} days; they were kept. Resolve them in the staff console.",
+            fg="yellow",
+            err=True,
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

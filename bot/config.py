@@ -10,6 +10,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+DEFAULT_RETENTION_DAYS = 365
+
+
 def _default_database_url(var_dir: Path) -> str:
     return f"sqlite:///{var_dir / 'clinic.db'}"
 
@@ -27,11 +30,28 @@ class Settings:
     urgent_webhook_url: str = ""
     # The address staff use for the console, for links in notifications.
     public_url: str = ""
+    # Patient data older than this many days is deleted by `bot retention purge`.
+    retention_days: int = DEFAULT_RETENTION_DAYS
 
     @property
     def spool_dir(self) -> Path:
         """Urgent escalations that could not be written yet wait here as JSON files."""
         return self.var_dir / "spool"
+
+
+def _retention_days() -> int:
+    """``CLINIC_RETENTION_DAYS`` as a whole number of days (at least 1), or the default."""
+    raw = os.environ.get("CLINIC_RETENTION_DAYS", "").strip()
+    if not raw:
+        return DEFAULT_RETENTION_DAYS
+    try:
+        days = int(raw)
+    except ValueError:
+        days = 0
+    if days < 1:
+        # A typo must not turn into "delete everything" or "keep forever" silently.
+        raise ValueError(f"CLINIC_RETENTION_DAYS must be a whole number of days >= 1, not {raw!r}")
+    return days
 
 
 def load_settings() -> Settings:
@@ -44,6 +64,7 @@ def load_settings() -> Settings:
         rasa_url=os.environ.get("CLINIC_RASA_URL", "http://127.0.0.1:5005"),
         urgent_webhook_url=os.environ.get("CLINIC_URGENT_WEBHOOK_URL", ""),
         public_url=os.environ.get("CLINIC_PUBLIC_URL", ""),
+        retention_days=_retention_days(),
     )
 
 
@@ -55,8 +76,14 @@ def secret(settings: Settings, env_var: str, filename: str, nbytes: int = 32) ->
     path = settings.var_dir / filename
     if not path.exists():
         settings.var_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(nbytes))
-        path.chmod(0o600)
+        # Created 0600 in one step: never readable by others, not even for a moment.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(nbytes))
     return path.read_text().strip()
 
 

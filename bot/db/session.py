@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 def make_engine(database_url: str) -> Engine:
     """An engine for ``database_url``; creates the folder of a SQLite file if needed."""
     url = make_url(database_url)
-    kwargs: dict = {"future": True, "pool_pre_ping": True}
+    # hide_parameters: a failed statement's error text must not carry patient text into logs.
+    kwargs: dict = {"future": True, "pool_pre_ping": True, "hide_parameters": True}
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,8 @@ class RasaClient:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 return json.loads(response.read() or b"null")
         except (urllib.error.URLError, OSError, ValueError) as error:
-            raise RasaUnavailable(f"{method} {path}: {error}") from error
+            # The path without its query string: that is where the token travels.
+            raise RasaUnavailable(f"{method} {path.split('?')[0]}: {error}") from error
 
     def send(self, sender_id: str, text: str, client_id: str | None = None) -> list[dict]:
         """The bot's replies to one patient message (see ``bot.channels`` for their shape).
