@@ -175,6 +175,12 @@ def test_stopping_one_server_mid_conversation_loses_no_message_or_escalation(clu
     user_texts = [e["text"] for e in events if e["event"] == "user" and e["text"] in texts]
     assert [t for t in texts if t in user_texts] == texts, "no message lost"
     assert sorted(set(user_texts), key=user_texts.index) == texts, "in order"
+    # No server of the cluster wrote the patient's words to its log.
+    logs = Path(cluster["logs"])
+    for log in logs.glob("*.log"):
+        content = log.read_text(errors="replace")
+        for text in texts[1:]:
+            assert text not in content, (log.name, text)
 
 
 def test_the_public_port_exposes_the_site_not_the_rasa_api(cluster):
