@@ -53,7 +53,7 @@ class ClusterPorts:
     postgres: int = 5440
 
 
-def _pg_bin(name: str) -> str:
+def pg_bin(name: str) -> str:
     found = shutil.which(name) or next(
         iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
     )
@@ -115,13 +115,13 @@ class LocalPostgres:
             if os.geteuid() == 0:
                 shutil.chown(data, "postgres")
             subprocess.run(
-                [*self._as_postgres(), _pg_bin("initdb"), "-D", str(data), "-A", "trust",
+                [*self._as_postgres(), pg_bin("initdb"), "-D", str(data), "-A", "trust",
                  "-U", "clinic"],
                 check=True, capture_output=True,
             )  # fmt: skip
         options = f"-p {self.port} -c listen_addresses={HOST} -k {data}"
         result = subprocess.run(
-            [*self._as_postgres(), _pg_bin("pg_ctl"), "-D", str(data), "-o", options, "-w",
+            [*self._as_postgres(), pg_bin("pg_ctl"), "-D", str(data), "-o", options, "-w",
              "-l", str(data / "server.log"), "start"],
             capture_output=True, text=True,
         )  # fmt: skip
@@ -143,7 +143,7 @@ class LocalPostgres:
     def stop(self) -> None:
         if self.data_dir is not None and (self.data_dir / "postmaster.pid").exists():
             subprocess.run(
-                [*self._as_postgres(), _pg_bin("pg_ctl"), "-D", str(self.data_dir), "-m",
+                [*self._as_postgres(), pg_bin("pg_ctl"), "-D", str(self.data_dir), "-m",
                  "fast", "stop"],
                 capture_output=True,
             )  # fmt: skip

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import prepare_database
-from bot.cluster import LocalPostgres, _pg_bin
+from bot.cluster import LocalPostgres, pg_bin
 from bot.config import Settings
 from bot.content.messages import Messages
 from bot.db.models import PRIORITY_NORMAL, PRIORITY_URGENT, Escalation
@@ -29,7 +29,7 @@ CLINICAL_TEXT = "can I take my blood pressure tablets on the day of the injectio
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory: pytest.TempPathFactory):
     try:
-        _pg_bin("initdb")
+        pg_bin("initdb")
     except ServerError:
         pytest.skip("PostgreSQL server binaries not installed (scripts/cluster.sh installs them)")
     server = LocalPostgres(tmp_path_factory.mktemp("faults-pg"), free_port())

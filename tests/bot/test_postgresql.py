@@ -5,78 +5,29 @@ Skipped only where PostgreSQL's server binaries are not installed (SQLite is the
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import subprocess
-import tempfile
 import uuid
-from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, select
 
+from bot.cluster import LocalPostgres, pg_bin
 from bot.db.models import Escalation
 from bot.db.session import make_engine, session_scope
 from bot.escalations import EscalationRequest, write_escalation
+from bot.servers import ServerError
 from tests.conftest import free_port
 
 
-def _pg_bin(name: str) -> str | None:
-    found = shutil.which(name) or next(
-        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))), None
-    )
-    return found
-
-
 @pytest.fixture(scope="module")
-def postgres_url():
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not (initdb and pg_ctl):
-        pytest.skip("PostgreSQL server binaries not installed")
-    # Not under pytest's tmp dir: the postgres user cannot enter root's private folders.
-    base = Path(tempfile.mkdtemp(prefix="clinic-pg-"))
-    base.chmod(0o755)
-    data_dir = base / "data"
-    data_dir.mkdir()
-    # PostgreSQL refuses to run as root: run it as the postgres user when we are root.
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(data_dir, "postgres")
-        prefix = ["runuser", "-u", "postgres", "--"]
-    port = free_port()
-    subprocess.run(
-        [*prefix, initdb, "-D", str(data_dir), "-A", "trust", "-U", "clinic"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {data_dir}"
-    subprocess.run(
-        [
-            *prefix,
-            pg_ctl,
-            "-D",
-            str(data_dir),
-            "-o",
-            options,
-            "-w",
-            "-l",
-            str(data_dir / "server.log"),
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
+def postgres_url(tmp_path_factory: pytest.TempPathFactory):
     try:
-        admin = make_engine(f"postgresql://clinic@127.0.0.1:{port}/postgres")
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql("CREATE DATABASE clinic")
-        admin.dispose()
-        yield f"postgresql://clinic@127.0.0.1:{port}/clinic"
-    finally:
-        subprocess.run(
-            [*prefix, pg_ctl, "-D", str(data_dir), "-m", "fast", "stop"], capture_output=True
-        )
+        pg_bin("initdb")
+    except ServerError:
+        pytest.skip("PostgreSQL server binaries not installed")
+    server = LocalPostgres(tmp_path_factory.mktemp("pg"), free_port())
+    server.start()
+    yield server.url
+    server.stop()
 
 
 def test_bot_tables_migrate_and_work_on_postgresql(postgres_url):
