@@ -67,9 +67,10 @@ class MetadataRestInput(RestInput):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> MetadataRestInput:
         # Rasa builds the channels once at server start: the moment to keep patient text
         # out of its own error logs.
-        from bot import logredact
+        from bot import logredact, rasa_speedups
 
         logredact.install()
+        rasa_speedups.install()
         return cls()
 
     def get_output_channel(self) -> CollectingOutputChannel:
