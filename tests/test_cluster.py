@@ -120,6 +120,35 @@ def test_a_conversation_alternating_between_servers_keeps_one_history(cluster):
     assert kinds.count("answer") == 4
 
 
+def test_socketio_through_nginx_sticks_to_one_server(cluster):
+    """Long-polling socket.io is several HTTP requests per session: they must all reach the
+    Rasa server that holds the session, or the session is lost."""
+    import socketio
+
+    client = socketio.Client()
+    received: list[dict] = []
+    confirmed, replies = threading.Event(), threading.Semaphore(0)
+    session_id = uuid.uuid4().hex
+    client.on("session_confirm", lambda _data: confirmed.set())
+
+    def on_bot(data: dict) -> None:
+        received.append(data)
+        replies.release()
+
+    client.on("bot_uttered", on_bot)
+    client.connect(cluster["public_url"], socketio_path="/socket.io", transports=["polling"])
+    try:
+        client.emit("session_request", {"session_id": session_id})
+        assert confirmed.wait(10)
+        for text in ("does it hurt", "how long does the appointment take", "thanks"):
+            client.emit("user_uttered", {"message": text, "session_id": session_id})
+            assert replies.acquire(timeout=30), text
+    finally:
+        client.disconnect()
+    kinds = [message["metadata"]["kind"] for message in received]
+    assert kinds == ["answer", "answer", "smalltalk"]
+
+
 def test_stopping_one_server_mid_conversation_loses_no_message_or_escalation(cluster):
     patient = Patient(cluster["public_url"])
     texts = [
