@@ -129,11 +129,41 @@ def trained_model() -> Path:
     return path
 
 
+def start_servers(settings: Settings, model: Path, **ports: int):
+    """Real action, Rasa and web servers on free loopback ports (unless given), warm."""
+    from bot.servers import ServerSet
+
+    server_set = ServerSet(
+        settings,
+        model,
+        token=uuid.uuid4().hex,
+        rasa_port=ports.get("rasa_port") or free_port(),
+        action_port=ports.get("action_port") or free_port(),
+        web_port=ports.get("web_port") or free_port(),
+        log_dir=settings.var_dir / "logs",
+    )
+    server_set.start()
+    return server_set
+
+
+def start_postgres(tmp_path_factory: pytest.TempPathFactory):
+    """A throwaway PostgreSQL server on loopback; skips where its binaries are missing."""
+    from bot.cluster import LocalPostgres, pg_bin
+    from bot.servers import ServerError
+
+    try:
+        pg_bin("initdb")
+    except ServerError:
+        pytest.skip("PostgreSQL server binaries not installed (make test installs them)")
+    server = LocalPostgres(tmp_path_factory.mktemp("pg"), free_port())
+    server.start()
+    return server
+
+
 @pytest.fixture(scope="session")
 def servers(trained_model: Path, tmp_path_factory: pytest.TempPathFactory):
-    """Real action and Rasa servers on free loopback ports, on a temporary SQLite database."""
+    """Real action, Rasa and web servers, on a temporary SQLite database."""
     from bot.bootstrap import prepare_database
-    from bot.servers import ServerSet
 
     var_dir = tmp_path_factory.mktemp("servers-var")
     settings = Settings(
@@ -142,15 +172,6 @@ def servers(trained_model: Path, tmp_path_factory: pytest.TempPathFactory):
         content_dir=CONTENT_DIR,
     )
     prepare_database(settings)
-    server_set = ServerSet(
-        settings,
-        trained_model,
-        token=uuid.uuid4().hex,
-        rasa_port=free_port(),
-        action_port=free_port(),
-        web_port=free_port(),
-        log_dir=var_dir / "logs",
-    )
-    server_set.start()
+    server_set = start_servers(settings, trained_model)
     yield server_set
     server_set.stop()

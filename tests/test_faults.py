@@ -11,14 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import prepare_database
-from bot.cluster import LocalPostgres, pg_bin
+from bot.cluster import LocalPostgres
 from bot.config import Settings
 from bot.content.messages import Messages
 from bot.db.models import PRIORITY_NORMAL, PRIORITY_URGENT, Escalation
 from bot.db.session import session_scope
-from bot.servers import ServerError, ServerSet, http_json
+from bot.servers import ServerSet, http_json
 from tests.clients import Patient
-from tests.conftest import CONTENT_DIR, free_port
+from tests.conftest import CONTENT_DIR, start_postgres, start_servers
 
 pytestmark = pytest.mark.slow
 
@@ -28,12 +28,7 @@ CLINICAL_TEXT = "can I take my blood pressure tablets on the day of the injectio
 
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory: pytest.TempPathFactory):
-    try:
-        pg_bin("initdb")
-    except ServerError:
-        pytest.skip("PostgreSQL server binaries not installed (scripts/cluster.sh installs them)")
-    server = LocalPostgres(tmp_path_factory.mktemp("faults-pg"), free_port())
-    server.start()
+    server = start_postgres(tmp_path_factory)
     yield server
     server.stop()
 
@@ -44,16 +39,7 @@ def faulty(trained_model: Path, postgres: LocalPostgres, tmp_path_factory: pytes
     var_dir = tmp_path_factory.mktemp("faults-var")
     settings = Settings(var_dir=var_dir, database_url=postgres.url, content_dir=CONTENT_DIR)
     prepare_database(settings)
-    servers = ServerSet(
-        settings,
-        trained_model,
-        token=uuid.uuid4().hex,
-        rasa_port=free_port(),
-        action_port=free_port(),
-        web_port=free_port(),
-        log_dir=var_dir / "logs",
-    )
-    servers.start()
+    servers = start_servers(settings, trained_model)
     yield servers
     servers.stop()
 

@@ -10,22 +10,15 @@ import uuid
 import pytest
 from sqlalchemy import inspect, select
 
-from bot.cluster import LocalPostgres, pg_bin
 from bot.db.models import Escalation
 from bot.db.session import make_engine, session_scope
 from bot.escalations import EscalationRequest, write_escalation
-from bot.servers import ServerError
-from tests.conftest import free_port
+from tests.conftest import start_postgres
 
 
 @pytest.fixture(scope="module")
 def postgres_url(tmp_path_factory: pytest.TempPathFactory):
-    try:
-        pg_bin("initdb")
-    except ServerError:
-        pytest.skip("PostgreSQL server binaries not installed")
-    server = LocalPostgres(tmp_path_factory.mktemp("pg"), free_port())
-    server.start()
+    server = start_postgres(tmp_path_factory)
     yield server.url
     server.stop()
 
