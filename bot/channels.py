@@ -125,15 +125,10 @@ class MetadataRestInput(RestInput):
 
 
 def socketio_allowed_origins() -> list[str] | None:
-    """``CLINIC_ALLOWED_ORIGINS`` (comma-separated) or None: engine.io's same-origin check."""
-    import os
+    """``CLINIC_ALLOWED_ORIGINS`` or None: engine.io's same-origin check."""
+    from bot.config import allowed_origins
 
-    origins = [
-        o.strip().rstrip("/")
-        for o in os.environ.get("CLINIC_ALLOWED_ORIGINS", "").split(",")
-        if o.strip()
-    ]
-    return origins or None
+    return allowed_origins() or None
 
 
 class MetadataSocketIOOutput(SocketIOOutput):

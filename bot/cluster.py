@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO
 
 from bot.config import PROJECT_ROOT, Settings, rasa_token
-from bot.servers import HOST, ServerError, http_json, server_environment
+from bot.servers import HOST, ServerError, http_json, server_environment, terminate
 
 logger = logging.getLogger(__name__)
 
@@ -348,18 +348,11 @@ class Cluster:
         path.write_text(json.dumps(state, indent=2), encoding="utf-8")
         return path
 
-    def stop_process(self, name: str, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+    def stop_process(self, name: str) -> None:
+        """SIGTERM to one process group, SIGKILL if it lingers (as ServerSet does)."""
         process = self.processes.get(name)
-        if process is None or process.poll() is not None:
-            return
-        try:
-            os.killpg(process.pid, sig)
-            process.wait(timeout=timeout)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        if process is not None:
+            terminate(process)
 
     def stop(self) -> None:
         # nginx first (no new requests), then the servers, the stores last.

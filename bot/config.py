@@ -90,3 +90,13 @@ def secret(settings: Settings, env_var: str, filename: str, nbytes: int = 32) ->
 def rasa_token(settings: Settings) -> str:
     """The Rasa HTTP API token: ``RASA_AUTH_TOKEN`` or one generated once into ``var/``."""
     return secret(settings, "RASA_AUTH_TOKEN", "rasa-auth-token")
+
+
+def allowed_origins() -> list[str]:
+    """Other origins (``CLINIC_ALLOWED_ORIGINS``, comma-separated) allowed to call the chat API
+    and open socket.io sessions; the site's own origin is always allowed."""
+    return [
+        o.strip().rstrip("/")
+        for o in os.environ.get("CLINIC_ALLOWED_ORIGINS", "").split(",")
+        if o.strip()
+    ]

@@ -156,7 +156,7 @@ class ServerSet:
     def stop_server(self, name: str) -> None:
         """Stops one server (SIGTERM, as an orchestrator would); the others keep running."""
         process = self.named.pop(name)
-        _terminate(process)
+        terminate(process)
         self.processes.remove(process)
 
     def start_server(self, name: str, timeout: float = 180.0) -> None:
@@ -210,7 +210,7 @@ class ServerSet:
                 except ProcessLookupError:
                     pass
         for process in self.processes:
-            _terminate(process)
+            terminate(process)
         self.processes.clear()
         self.named.clear()
         for log in self._logs:
@@ -225,7 +225,7 @@ class ServerSet:
         self.stop()
 
 
-def _terminate(process: subprocess.Popen, timeout: float = 15) -> None:
+def terminate(process: subprocess.Popen, timeout: float = 15) -> None:
     """SIGTERM to the process group, SIGKILL if it has not ended after ``timeout``."""
     if process.poll() is None:
         try:

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from bot.config import load_settings, rasa_token, secret
+from bot.config import allowed_origins, load_settings, rasa_token, secret
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -34,13 +34,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=60 * 60 * 24 * 30,
         MAX_CONTENT_LENGTH=64 * 1024,
         JSON_SORT_KEYS=False,
-        # Other origins allowed to call the chat API (comma-separated), e.g. the clinic's main
-        # site if the widget is embedded there. The site's own origin is always allowed.
-        ALLOWED_ORIGINS=[
-            o.strip().rstrip("/")
-            for o in os.environ.get("CLINIC_ALLOWED_ORIGINS", "").split(",")
-            if o.strip()
-        ],
+        # Other origins allowed to call the chat API, e.g. the clinic's main site if the
+        # widget is embedded there. The site's own origin is always allowed.
+        ALLOWED_ORIGINS=allowed_origins(),
         # Messages per sender (conversation) and seconds; more is refused with 429.
         CHAT_RATE_LIMIT=os.environ.get("CLINIC_CHAT_RATE_LIMIT", "12/60"),
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead; the idle timeout ends both
