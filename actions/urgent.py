@@ -1,4 +1,10 @@
-"""Red-flag symptoms: the emergency instruction first, then an urgent escalation never lost."""
+"""Red-flag reports: the emergency instruction first, then an urgent escalation never lost.
+
+The reply that fits the crisis (``data/safety/``: the emergency reply, the crisis line for
+suicidal thoughts, poison control for an overdose) goes to the dispatcher before anything
+touches the database; the escalation is made durable in the spool (a local file) and written
+to the database in the background, so the instruction never waits for it.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,21 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import URGENT, escalation_request, escalation_writer, messages, reply
+from actions.common import ERROR, URGENT, escalation_request, escalation_writer, messages, reply
 from bot.db.models import PRIORITY_URGENT
 
 logger = logging.getLogger(__name__)
+
+# The reply keys a red-flag category may ask for (data/safety/categories/*.yml: ``reply``).
+URGENT_REPLIES = ("urgent", "crisis", "poison")
+
+
+def urgent_reply_text(reply_key: str, language: str | None) -> str:
+    """The vetted reply; for a report in another language, that language's version first."""
+    content = messages()
+    english = content.text(reply_key)
+    translated = content.translated(reply_key, language) if language else None
+    return f"{translated}\n\n{english}" if translated else english
 
 
 class ActionUrgentSymptoms(Action):
@@ -23,24 +40,33 @@ class ActionUrgentSymptoms(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        # The instruction goes out whatever happens to the database write below.
-        emergency = messages().clinic["emergency_number"]
+        safety = tracker.latest_message.get("safety") or {}
+        clinic = messages().clinic
+        reply_key = safety.get("reply") if safety.get("reply") in URGENT_REPLIES else "urgent"
+        if safety.get("source") == "error":
+            # The safety check itself failed: nobody knows what the message says, so the
+            # patient gets the error reply (with the emergency number) and staff an urgent case.
+            text, kind = messages().text("error"), ERROR
+        else:
+            text, kind = urgent_reply_text(reply_key, safety.get("language")), URGENT
+        # Sent first in the reply list, and nothing below can stop it: a failure to record is
+        # logged at CRITICAL, never raised.
+        metadata: dict[str, Any] = {
+            "emergency_number": clinic["emergency_number"],
+            "urgent_reply": reply_key,
+        }
+        if reply_key == "crisis":
+            metadata["crisis_line"] = clinic.get("crisis_line")
+        if reply_key == "poison":
+            metadata["poison_control"] = clinic.get("poison_control")
         try:
-            escalation_id = escalation_writer().write(
+            recorded = escalation_writer().record_urgent(
                 escalation_request(tracker, "urgent", PRIORITY_URGENT)
             )
-            recorded = escalation_id is not None  # None: spooled to disk, retried in background
         except Exception:  # noqa: BLE001 - even a bug here must not block the instruction
             logger.critical(
                 "URGENT ESCALATION FAILED for conversation %s", tracker.sender_id, exc_info=True
             )
-            escalation_id, recorded = None, False
-        reply(
-            dispatcher,
-            messages().text("urgent"),
-            URGENT,
-            emergency_number=emergency,
-            escalation_id=escalation_id,
-            recorded=recorded,
-        )
+            recorded = False
+        reply(dispatcher, text, kind, recorded=recorded, **metadata)
         return []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -135,8 +136,9 @@ class EscalationWriter:
         self._retry_thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def write(self, request: EscalationRequest) -> int | None:
-        """Write now; returns the id, or None when an urgent one was spooled for retry.
+    def write(self, request: EscalationRequest, spool_on_failure: bool = True) -> int | None:
+        """Write now; returns the id, or None when an urgent one was spooled for retry
+        (or, with ``spool_on_failure=False``, could not be written: the caller spooled it).
 
         Raises:
             SQLAlchemyError: for a normal-priority escalation the database refused.
@@ -159,7 +161,8 @@ class EscalationWriter:
                     raise
                 if attempt < len(RETRY_DELAYS_S):
                     time.sleep(RETRY_DELAYS_S[attempt])
-        self._spool(request)
+        if spool_on_failure and not self._spool(request):
+            raise RuntimeError("urgent escalation could be neither written nor spooled")
         return None
 
     def write_or_spool(self, request: EscalationRequest) -> int | None:
@@ -168,25 +171,78 @@ class EscalationWriter:
         try:
             return self.write(request)
         except SQLAlchemyError:
-            self._spool(request)
+            if not self._spool(request):
+                raise
             return None
 
     def _notify(self, escalation_id: int, request: EscalationRequest) -> None:
         if self.notifier is not None and request.priority == PRIORITY_URGENT:
             self.notifier.send_in_background(escalation_id, request.reason)
 
-    def _spool(self, request: EscalationRequest) -> None:
-        self.spool_dir.mkdir(parents=True, exist_ok=True)
-        path = self.spool_dir / f"escalation-{request.dedup_key}.json"
-        path.write_text(json.dumps(asdict(request)), encoding="utf-8")
-        logger.critical(
-            "%s ESCALATION NOT IN DATABASE: conversation %s spooled to %s; retrying every %ss",
-            request.priority.upper(),
-            request.conversation_id,
-            path,
-            SPOOL_RETRY_INTERVAL_S,
-        )
-        self._start_retry_thread()
+    def record_urgent(self, request: EscalationRequest) -> bool:
+        """Make an urgent escalation durable at once and write it to the database in the
+        background: the caller sends the emergency instruction without waiting for the database.
+
+        The request goes to the spool first (one small local file, written atomically), so it
+        survives a database outage and a crash of this process; the background write removes it.
+        Returns True when it is safely on disk; False when the disk refused (logged at
+        CRITICAL), in which case the background write, with its retries, is the only copy.
+        """
+        spooled = self._spool(request, start_retry=False)
+        # Not a daemon: the interpreter waits for the write before it exits.
+        threading.Thread(
+            target=self._write_spooled, args=(request, spooled), name="urgent-escalation"
+        ).start()
+        return spooled
+
+    def _write_spooled(self, request: EscalationRequest, spooled: bool) -> None:
+        try:
+            escalation_id = self.write(request, spool_on_failure=not spooled)
+        except Exception:  # noqa: BLE001 - log loudly; the spool file keeps the request
+            logger.critical(
+                "URGENT ESCALATION WRITE FAILED for conversation %s",
+                request.conversation_id,
+                exc_info=True,
+            )
+            escalation_id = None
+        if escalation_id is None:
+            if spooled:
+                self._start_retry_thread()
+            return
+        if spooled:
+            self.spool_path(request.dedup_key).unlink(missing_ok=True)
+
+    def spool_path(self, dedup_key: str) -> Path:
+        """The spool file of one request: named by a hash, never by the sender's own text."""
+        digest = hashlib.sha256(dedup_key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return self.spool_dir / f"escalation-{digest}.json"
+
+    def _spool(self, request: EscalationRequest, start_retry: bool = True) -> bool:
+        """Writes the request to the spool; False (logged at CRITICAL) if the disk refused."""
+        path = self.spool_path(request.dedup_key)
+        try:
+            self.spool_dir.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(".tmp")
+            temporary.write_text(json.dumps(asdict(request)), encoding="utf-8")
+            temporary.replace(path)  # atomic: the retry loop never reads half a file
+        except (OSError, ValueError, TypeError):
+            logger.critical(
+                "%s ESCALATION COULD NOT BE SPOOLED for conversation %s",
+                request.priority.upper(),
+                request.conversation_id,
+                exc_info=True,
+            )
+            return False
+        if start_retry:
+            logger.critical(
+                "%s ESCALATION NOT IN DATABASE: conversation %s spooled to %s; retrying every %ss",
+                request.priority.upper(),
+                request.conversation_id,
+                path,
+                SPOOL_RETRY_INTERVAL_S,
+            )
+            self._start_retry_thread()
+        return True
 
     def _start_retry_thread(self) -> None:
         with self._lock:

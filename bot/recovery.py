@@ -56,7 +56,7 @@ def error_reply() -> dict[str, Any]:
     return {"text": _text("error"), REPLY_METADATA_KEY: {"kind": ERROR}}
 
 
-def urgent_reply(escalation_id: int | None) -> dict[str, Any]:
+def urgent_reply(recorded: bool) -> dict[str, Any]:
     try:
         emergency = _messages().clinic["emergency_number"]
     except Exception:  # noqa: BLE001
@@ -66,8 +66,7 @@ def urgent_reply(escalation_id: int | None) -> dict[str, Any]:
         REPLY_METADATA_KEY: {
             "kind": URGENT_KIND,
             "emergency_number": emergency,
-            "escalation_id": escalation_id,
-            "recorded": escalation_id is not None,
+            "recorded": recorded,
             "recovered": True,  # sent by the Rasa server, not by the action
         },
     }
@@ -114,20 +113,22 @@ async def _conversation_state(
     }
 
 
-def escalate(state: dict[str, Any]) -> tuple[str | None, int | None]:
-    """Escalates the latest message when its intent needs staff: (priority, id or None)."""
+def escalate(state: dict[str, Any]) -> tuple[str | None, bool]:
+    """Escalates the latest message when its intent needs staff: (priority, recorded).
+
+    An urgent one is made durable in the spool and written in the background, so the
+    emergency instruction does not wait for the database."""
     from bot.db.models import PRIORITY_NORMAL, PRIORITY_URGENT
     from bot.escalations import request_for_latest_message
 
     intent = ((state.get("latest_message") or {}).get("intent") or {}).get("name")
     if intent not in ESCALATED_INTENTS:
-        return None, None
+        return None, False
     if intent == URGENT:
-        priority, reason = PRIORITY_URGENT, "urgent"
-    else:
-        priority, reason = PRIORITY_NORMAL, handoff_reason(intent)
-    request = request_for_latest_message(state, reason, priority)
-    return priority, _writer().write_or_spool(request)
+        request = request_for_latest_message(state, "urgent", PRIORITY_URGENT)
+        return PRIORITY_URGENT, _writer().record_urgent(request)
+    request = request_for_latest_message(state, handoff_reason(intent), PRIORITY_NORMAL)
+    return PRIORITY_NORMAL, _writer().write_or_spool(request) is not None
 
 
 async def recover(
@@ -141,7 +142,7 @@ async def recover(
         state = await _conversation_state(sender_id, text, message_id, metadata)
         if state is None:
             return error_reply()
-        priority, escalation_id = await asyncio.to_thread(escalate, state)
+        priority, recorded = await asyncio.to_thread(escalate, state)
     except Exception:  # noqa: BLE001 - a reply goes out whatever failed here
         logger.exception("recovery failed for conversation %s", sender_id)
         return error_reply()
@@ -149,8 +150,8 @@ async def recover(
         "no reply was produced for conversation %s; sent the safe reply (escalation: %s %s)",
         sender_id,
         priority,
-        escalation_id,
+        "recorded" if recorded else "not recorded",
     )
     if priority == "urgent":
-        return urgent_reply(escalation_id)
+        return urgent_reply(recorded)
     return error_reply()

@@ -22,7 +22,21 @@ from bot.textclean import clean_message
         ("😀👍", "😀👍"),
         ("e\u0301", "\u00e9"),  # NFC: one character, as typed on another keyboard
         ("\x00\x00", ""),
+        ("half an emoji \ud83d", "half an emoji"),  # the widget's maxlength cut a pair
+        ("\udc00lone low", "lone low"),
+        ("i can't breathe \ud83d since my botox", "i can't breathe  since my botox"),
     ],
 )
 def test_clean_message(raw: str, clean: str) -> None:
     assert clean_message(raw) == clean
+
+
+@pytest.mark.parametrize("raw", ["\ud800", "a\udfffb", "x\ud83d"])
+def test_clean_message_is_always_utf8_encodable(raw: str) -> None:
+    clean_message(raw).encode("utf-8")  # raises UnicodeEncodeError if a surrogate is left
+
+
+def test_encodable_drops_only_what_utf8_cannot_hold() -> None:
+    from bot.textclean import encodable
+
+    assert encodable("é \ud800 😀") == "é  😀"

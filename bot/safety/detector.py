@@ -1,0 +1,309 @@
+"""Finds red-flag reports and personal clinical context in a message, clause by clause.
+
+No pretrained spaCy pipeline can be downloaded here, so this is ``spacy.blank("en")`` with the
+lookup lemmatizer and Matcher patterns compiled from ``data/safety/`` on the lowercased,
+accent-free text. The message is cut into clauses (sentences, then ``,`` ``;`` and words such as
+*but* / *pero*) and each match is judged in its own clause: negation (negspacy's NegEx, with the
+clinical termset and the cue words of ``cues.yml``) never reaches across a clause, general or
+hypothetical framing never across a sentence. Who and when (first or third person, "since
+yesterday") count for the whole message. The rules lean towards a person: a false alarm costs a
+phone call, a miss could cost a life.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from bot.safety.clinical import CLINICAL_PATTERNS
+from bot.safety.spec import SAFETY_DIR, SafetySpec, compile_pattern, compile_phrase, fold, load_spec
+
+NEGEX_EXTENSION = "negex"
+_SENTENCE_END = {".", "?", "!", "\n", "\n\n"}
+_CLAUSE_PUNCT = {",", ";", ":", "—", "–", "...", "…", "(", ")"}
+# NegEx's clinical termset counts these as negations; for patients they are the symptom itself
+# ("can't swallow"), found by the patterns.
+_NOT_NEGATIONS = ["cannot", "can't", "cant", "couldn't", "couldnt"]
+# "not sure if ...", "don't want to bother you": a negation that negates nothing medical.
+_PSEUDO_NEGATIONS = [
+    "not sure", "not sure if", "don't know", "dont know", "do n't know", "no idea",
+    "not certain", "don't want to bother", "dont want to bother", "not to bother",
+    "don't mean to", "dont mean to", "not trying to", "no big deal", "not a big deal",
+    "no rush", "not urgent", "no sé", "no se si", "nao sei", "je ne sais pas", "weiss nicht",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SafetyMatch:
+    """A fired rule: which rule (category), on which words, in which clause."""
+
+    rule: str
+    phrase: str
+    start_char: int
+    end_char: int
+    clause: str = ""
+
+
+def build_nlp() -> Language:
+    """A blank English pipeline with the lookup lemmatizer; clauses are cut by :func:`_clauses`."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.initialize()
+    return nlp
+
+
+class SafetyDetector:
+    """Red-flag reports (``urgent``) and personal clinical context (``clinical``)."""
+
+    def __init__(self, nlp: Language | None = None, spec: SafetySpec | None = None) -> None:
+        self.nlp = nlp or build_nlp()
+        self.spec = spec or load_spec(SAFETY_DIR)
+        cues = self.spec.cues
+        self._urgent = Matcher(self.nlp.vocab)
+        self._required = Matcher(self.nlp.vocab)
+        self._requirements: dict[str, int] = {}  # pattern key -> how many "&" parts it needs
+        for category in self.spec.categories.values():
+            for language, patterns in category.patterns.items():
+                for index, text in enumerate(patterns):
+                    key = f"{category.id}|{language}|{index}"
+                    main, requirements = compile_pattern(text, cues.macros)
+                    self._urgent.add(key, [main])
+                    self._requirements[key] = len(requirements)
+                    for number, alternatives in enumerate(requirements):
+                        self._required.add(f"{key}|{number}", alternatives)
+        self._no_symptoms = Matcher(self.nlp.vocab)
+        self._no_symptoms.add(
+            "no symptoms", [compile_phrase(p, cues.macros) for p in cues.no_symptoms]
+        )
+        self._clinical = Matcher(self.nlp.vocab)
+        self._clinical_needs_person: dict[str, bool] = {}
+        for name, (patterns, needs_person) in CLINICAL_PATTERNS.items():
+            self._clinical.add(name, patterns)
+            self._clinical_needs_person[name] = needs_person
+        self._negex = _build_negex(self.nlp, sorted(cues.negation))
+
+    @classmethod
+    def from_directory(cls, directory: Path) -> SafetyDetector:
+        return cls(spec=load_spec(directory))
+
+    def parse(self, text: str) -> Doc:
+        """The message as the rules see it: folded, with clause and sentence boundaries."""
+        doc = self.nlp(fold(text))
+        _mark_clauses(doc, self.spec.cues.clause_breaks)
+        return doc
+
+    def urgent(self, text: str | Doc) -> SafetyMatch | None:
+        """The first red-flag sign the writer reports for themselves or someone else, if any."""
+        return next(iter(self.urgent_all(text)), None)
+
+    def urgent_all(self, text: str | Doc) -> list[SafetyMatch]:
+        """Every red-flag sign reported in the message, earliest first."""
+        doc = self.parse(text) if isinstance(text, str) else doc_or_raise(text)
+        return list(self._reported(doc))
+
+    def _reported(self, doc: Doc) -> Iterable[SafetyMatch]:
+        candidates = self._candidates(doc)
+        if not candidates:
+            return
+        cues = self.spec.cues
+        words = [t.lower_ for t in doc]
+        personal = any(w in cues.first_person or w in cues.other_person for w in words)
+        report = any(w in cues.report for w in words)
+        says_no_symptoms = bool(self._no_symptoms(doc))
+        negated = self._negated(doc, candidates)
+        for span in candidates:
+            category = self.spec.categories[span.label_]
+            clause = span.sent
+            if category.negation_proof:
+                # "I don't want to live" is the sign itself, never negated; only a general
+                # question with nobody in it ("can botox cause suicidal thoughts?") is not one.
+                if not (self._general(clause) and not self._personal(clause)):
+                    yield _to_match(span)
+                continue
+            if says_no_symptoms or span in negated or self._fine_after(span):
+                continue
+            if self._has(clause, cues.hearsay):
+                continue
+            sentence = _sentence_of(doc, span)
+            now = self._now(sentence)
+            if self._has(clause, cues.history) or (not now and self._has(sentence, cues.history)):
+                continue  # "my dad had a stroke years ago"
+            general = self._general(clause) or (
+                "?" in sentence.text and self._has(sentence, cues.question_general | cues.general)
+            )
+            if now and (personal or report or not general):
+                yield _to_match(span)
+            elif not now and (personal or report) and not general:
+                yield _to_match(span)
+
+    def clinical(self, text: str | Doc) -> SafetyMatch | None:
+        """The first sign that the writer asks about their own medicines, conditions or doses."""
+        doc = self.parse(text) if isinstance(text, str) else doc_or_raise(text)
+        cues = self.spec.cues
+        has_person = any(t.lower_ in cues.first_person or t.lower_ in cues.other_person for t in doc)
+        for span in _earliest(self._clinical(doc, as_spans=True)):
+            if self._clinical_needs_person[span.label_] and not has_person:
+                continue
+            before = doc[max(0, span.start - 3) : span.start].text.lower()
+            after = doc[span.end : span.end + 1].text.lower()
+            if "list of" in before or after == "overuse":
+                continue  # "bring a list of my meds", "medication overuse headache": not advice
+            return _to_match(span)
+        return None
+
+    # --- helpers ------------------------------------------------------------------------
+    def _candidates(self, doc: Doc) -> list[Span]:
+        """Pattern matches whose ``&`` requirements hold, one span per category and place."""
+        have: dict[str, set[str]] = {}
+        for match_id, start, _ in self._required(doc):
+            if self._negated_before(doc, start):
+                continue  # "stiff neck, no fever": the requirement is said to be absent
+            key, number = self.nlp.vocab.strings[match_id].rsplit("|", 1)
+            have.setdefault(key, set()).add(number)
+        spans = []
+        for match_id, start, end in self._urgent(doc):
+            key = self.nlp.vocab.strings[match_id]
+            if len(have.get(key, ())) < self._requirements[key]:
+                continue
+            spans.append(Span(doc, start, end, label=key.split("|", 1)[0]))
+        return _earliest(spans)
+
+    def _negated(self, doc: Doc, candidates: list[Span]) -> set[Span]:
+        """Candidates NegEx finds negated within their clause."""
+        doc.ents = filter_spans(candidates)
+        self._negex(doc)
+        negated = {(e.start, e.end) for e in doc.ents if e._.get(NEGEX_EXTENSION)}
+        # A shorter candidate inside a negated entity is negated with it.
+        return {
+            s
+            for s in candidates
+            if any(a <= s.start and s.end <= b for a, b in negated)
+            or (s.start, s.end) in negated
+        }
+
+    def _negated_before(self, doc: Doc, start: int) -> bool:
+        """A negation word at most three words before ``start``, in the same clause."""
+        for i in range(start - 1, max(-1, start - 4), -1):
+            if doc[i].lower_ in self.spec.cues.negation:
+                return True
+            if doc[i].is_sent_start:
+                break
+        return False
+
+    def _fine_after(self, span: Span) -> bool:
+        """ "breathing is fine", "swallowing ok": said to be normal right after, same clause."""
+        doc = span.doc
+        if span[0].lower_ in self.spec.cues.negation or span[0].lower_ in self.spec.cues.ability:
+            return False  # "no puedo tragar bien", "can't swallow well": the symptom itself
+        for i in range(span.end, min(span.sent.end, span.end + 3)):
+            if doc[i].lower_ in self.spec.cues.fine:
+                return True
+        return False
+
+    @staticmethod
+    def _has(span: Span, words: frozenset[str]) -> bool:
+        return any(t.lower_ in words for t in span)
+
+    def _personal(self, span: Span) -> bool:
+        cues = self.spec.cues
+        return any(t.lower_ in cues.first_person or t.lower_ in cues.other_person for t in span)
+
+    def _now(self, sentence: Span) -> bool:
+        words = [t.lower_ for t in sentence]
+        cues = self.spec.cues
+        return any(
+            w in cues.now and not (w == "ago" and i > 0 and words[i - 1] in cues.distant)
+            for i, w in enumerate(words)
+        )
+
+    def _general(self, clause: Span) -> bool:
+        words = [t.lower_ for t in clause]
+        # "can't"/"cannot" is a report of inability, not "can botox cause ...".
+        return any(
+            w in self.spec.cues.general
+            and not (i + 1 < len(words) and words[i + 1] in {"n't", "not", "nt"})
+            for i, w in enumerate(words)
+        )
+
+
+def _build_negex(nlp: Language, extra_negations: list[str]):  # noqa: ANN202 - negspacy's type
+    from negspacy.negation import Negex
+    from negspacy.termsets import termset
+
+    terms = termset("en_clinical")
+    # Following negations ("... wasn't responding") mislead on patients' words; "fine" after a
+    # symptom is checked by the detector itself, within two words.
+    terms.remove_patterns(
+        {
+            "preceding_negations": _NOT_NEGATIONS,
+            "following_negations": terms.get_patterns()["following_negations"],
+        }
+    )
+    patterns = terms.get_patterns()
+    terms.add_patterns(
+        {
+            "preceding_negations": [
+                n for n in extra_negations if n not in patterns["preceding_negations"]
+            ],
+            "pseudo_negations": [fold(p) for p in _PSEUDO_NEGATIONS],
+        }
+    )
+    if not Span.has_extension(NEGEX_EXTENSION):
+        Span.set_extension(NEGEX_EXTENSION, default=False)
+    return Negex(nlp, "negex", terms.get_patterns(), [], NEGEX_EXTENSION, [])
+
+
+def _mark_clauses(doc: Doc, breaks: frozenset[str]) -> None:
+    """Sentence starts at every clause boundary (NegEx scopes negation to a "sentence"), and
+    the true sentence number of each token in ``doc.user_data``."""
+    sentence, sentences = 0, []
+    for i, token in enumerate(doc):
+        if i == 0:
+            token.is_sent_start = True
+        else:
+            previous = doc[i - 1]
+            ends_sentence = previous.text in _SENTENCE_END or previous.text.endswith("\n")
+            token.is_sent_start = (
+                ends_sentence
+                or previous.text in _CLAUSE_PUNCT
+                or (token.lower_ in breaks and not previous.is_punct)
+                or token.is_space
+            )
+            if ends_sentence or token.is_space:
+                sentence += 1
+        sentences.append(sentence)
+    doc.user_data["sentence_of"] = sentences
+
+
+def _sentence_of(doc: Doc, span: Span) -> Span:
+    ids = doc.user_data["sentence_of"]
+    number = ids[span.start]
+    start = span.start
+    while start > 0 and ids[start - 1] == number:
+        start -= 1
+    end = span.end
+    while end < len(doc) and ids[end] == number:
+        end += 1
+    return doc[start:end]
+
+
+def _earliest(spans: Iterable[Span]) -> list[Span]:
+    # Earliest first, then longest, so the reported phrase is the most telling one.
+    return sorted(spans, key=lambda s: (s.start, -(s.end - s.start)))
+
+
+def doc_or_raise(doc: Doc) -> Doc:
+    if not isinstance(doc, Doc):
+        raise TypeError(f"expected text or a spaCy Doc, got {type(doc).__name__}")
+    return doc
+
+
+def _to_match(span: Span) -> SafetyMatch:
+    return SafetyMatch(span.label_, span.text, span.start_char, span.end_char, span.sent.text)
