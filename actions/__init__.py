@@ -2,7 +2,7 @@
 
 from actions.answers import ActionAnswerFaq
 from actions.fallback import ActionFallback
-from actions.handoff import ActionHandoff
+from actions.handoff import ActionHandoff, ActionLanguageNotice
 from actions.smalltalk import ActionSmalltalk
 from actions.urgent import ActionUrgentSymptoms
 
@@ -10,6 +10,7 @@ __all__ = [
     "ActionAnswerFaq",
     "ActionFallback",
     "ActionHandoff",
+    "ActionLanguageNotice",
     "ActionSmalltalk",
     "ActionUrgentSymptoms",
 ]

@@ -17,6 +17,37 @@ from bot.db.session import session_scope
 logger = logging.getLogger(__name__)
 
 
+def send_answer(dispatcher: CollectingDispatcher, intent: str, **extra: Any) -> bool:
+    """Sends the approved answer for ``intent`` with its source; False when there is none."""
+    try:
+        with session_scope(settings().database_url) as session:
+            answer = approved_answer(session, intent)
+    except SQLAlchemyError:
+        logger.exception("could not read the answer for %s", intent)
+        answer = None
+    if answer is None:
+        return False
+    reply(
+        dispatcher,
+        answer.text,
+        ANSWER,
+        buttons=messages().answer_buttons(intent),
+        intent=intent,
+        answer_id=answer.answer_id,
+        version=answer.version,
+        source={
+            "document": "Botox for Chronic Migraine: What to Really Expect (patient guide)",
+            "section": answer.section,
+            "quotes": list(answer.quotes),
+            "label": messages().text("source_prefix"),
+            "reviewer": answer.reviewer,
+            "reviewed_on": answer.reviewed_on.isoformat(),
+        },
+        **extra,
+    )
+    return True
+
+
 class ActionAnswerFaq(Action):
     """``action_answer_faq``: never composes text, only returns what was reviewed."""
 
@@ -27,34 +58,8 @@ class ActionAnswerFaq(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         intent = latest_intent(tracker).get("name") or ""
-        try:
-            with session_scope(settings().database_url) as session:
-                answer = approved_answer(session, intent)
-        except SQLAlchemyError:
-            logger.exception("could not read the answer for %s", intent)
-            answer = None
-        if answer is None:
+        if not send_answer(dispatcher, intent):
             # No vetted text to give: be honest and hand over rather than improvise.
             logger.error("no approved answer for intent %s; handing off", intent)
             hand_off(dispatcher, tracker, "no_answer")
-            return []
-        buttons = messages().answer_buttons(intent)
-        reply(
-            dispatcher,
-            answer.text,
-            ANSWER,
-            buttons=buttons,
-            intent=intent,
-            answer_id=answer.answer_id,
-            version=answer.version,
-            source={
-                "document": "Botox for Chronic Migraine: What to Really Expect (patient guide)",
-                "section": answer.section,
-                "quotes": list(answer.quotes),
-                "label": messages().text("source_prefix"),
-                "reviewer": answer.reviewer,
-                "reviewed_on": answer.reviewed_on.isoformat(),
-            },
-        )
         return []
-

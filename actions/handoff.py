@@ -1,4 +1,5 @@
-"""Hands a conversation to staff: clinical questions, requests for a person, admin questions."""
+"""Hands a conversation to staff: clinical questions, requests for a person, admin questions,
+messages in other languages."""
 
 from __future__ import annotations
 
@@ -18,34 +19,45 @@ from actions.common import (
     reply,
 )
 from bot.db.models import PRIORITY_NORMAL
-from bot.intents import handoff_reason
+from bot.intents import FAQ_INTENTS, handoff_reason
 
 logger = logging.getLogger(__name__)
 
 
 def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> None:
     """Records a normal-priority escalation and tells the patient what happens next."""
+    safety = tracker.latest_message.get("safety") or {}
+    language = safety.get("language") if reason == "language" else None
+    notice = messages().translated("language_notice", language) if language else None
     try:
         escalation_id = escalation_writer().write(
             escalation_request(tracker, reason, PRIORITY_NORMAL)
         )
     except SQLAlchemyError:
         logger.exception("handoff for conversation %s could not be recorded", tracker.sender_id)
-        reply(dispatcher, messages().text("handoff_failed"), HANDOFF, reason=reason, recorded=False)
+        text = messages().text("handoff_failed")
+        if notice:
+            text = f"{notice}\n\n{text}"
+        reply(dispatcher, text, HANDOFF, reason=reason, recorded=False)
         return
+    text = messages().text(f"handoff_{reason}")
+    if notice:
+        text = f"{notice}\n\n{text}"
     reply(
         dispatcher,
-        messages().text(f"handoff_{reason}"),
+        text,
         HANDOFF,
         reason=reason,
         recorded=True,
         escalation_id=escalation_id,
         contact={k: messages().clinic[k] for k in ("name", "phone", "email", "hours")},
+        **({"language": language} if language else {}),
     )
 
 
 class ActionHandoff(Action):
-    """``action_handoff``."""
+    """``action_handoff``: for a personal question that also names an FAQ topic, the general
+    answer comes first, so the patient is not left with nothing, then the handoff."""
 
     def name(self) -> str:
         return "action_handoff"
@@ -53,5 +65,25 @@ class ActionHandoff(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        hand_off(dispatcher, tracker, handoff_reason(latest_intent(tracker).get("name") or ""))
+        reason = handoff_reason(latest_intent(tracker).get("name") or "")
+        safety = tracker.latest_message.get("safety") or {}
+        topic = safety.get("original_intent")
+        if reason == "clinical" and safety.get("answer_first") and topic in FAQ_INTENTS:
+            from actions.answers import send_answer
+
+            send_answer(dispatcher, topic, general_answer_before_handoff=True)
+        hand_off(dispatcher, tracker, reason)
+        return []
+
+
+class ActionLanguageNotice(Action):
+    """``action_language_notice``: a vetted notice in the patient's language, then staff."""
+
+    def name(self) -> str:
+        return "action_language_notice"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        hand_off(dispatcher, tracker, "language")
         return []

@@ -75,9 +75,21 @@ def content_check(settings: Settings) -> None:
     placeholders = Messages.load(settings.content_dir).placeholders
     if placeholders:
         click.echo("note: clinic.yml still has placeholder values for: " + ", ".join(placeholders))
+    unsigned = _unsigned_safety(settings)
+    if unsigned:
+        click.echo(
+            "note: red-flag categories no clinician has signed yet (data/safety/): "
+            + ", ".join(unsigned)
+        )
     if problems:
         sys.exit(1)
     click.echo(f"{len(specs)} answers checked against the guide: ok")
+
+
+def _unsigned_safety(settings: Settings) -> list[str]:
+    from bot.safety.spec import load_spec
+
+    return load_spec(settings.root / "data" / "safety").unsigned()
 
 
 @content.command("load")

@@ -29,8 +29,12 @@ SMALLTALK_INTENTS = frozenset(
     {"greet", "goodbye", "thank", "bot_challenge", "affirm", "deny", "out_of_scope"}
 )
 REQUEST_HUMAN = "request_human"
+# Set by the safety layer for a message not in English (bot.safety.language); never predicted.
+OTHER_LANGUAGE = "other_language"
 NLU_FALLBACK = "nlu_fallback"
-ALL_INTENTS = FAQ_INTENTS | ADMIN_INTENTS | SAFETY_INTENTS | SMALLTALK_INTENTS | {REQUEST_HUMAN}
+ALL_INTENTS = (
+    FAQ_INTENTS | ADMIN_INTENTS | SAFETY_INTENTS | SMALLTALK_INTENTS | {REQUEST_HUMAN, OTHER_LANGUAGE}
+)
 
 
 def handoff_reason(intent: str) -> str:
@@ -41,4 +45,6 @@ def handoff_reason(intent: str) -> str:
         return "requested"
     if intent in ADMIN_INTENTS:
         return "admin"
+    if intent == OTHER_LANGUAGE:
+        return "language"
     return "fallback"

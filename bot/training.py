@@ -24,7 +24,8 @@ TRAINING_INPUTS = (
     "data/nlu",
     "data/rules",
     "bot/nlu",
-    "bot/safety.py",
+    "bot/safety",
+    "data/safety",
     "requirements/lock.txt",
     "requirements/no-deps.txt",
 )
@@ -76,6 +77,9 @@ def train(
         str(models_dir),
         "--fixed-model-name",
         target.name.removesuffix(".tar.gz"),
+        # Rasa's cache keys a component by its config and Rasa's own training data, not by
+        # data/safety/ or our code: a change there must retrain, never reuse a stale part.
+        "--force",
     ]
     subprocess.run(command, cwd=root, check=True, env=_quiet_env())
     return target, time.monotonic() - started

@@ -26,7 +26,7 @@ RASA = str(Path(sys.executable).parent / "rasa")
 
 
 def _normal(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+    return re.sub(r"[\W_]+", " ", text.lower()).strip()
 
 
 def test_training_data_covers_every_intent_with_enough_examples():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -18,6 +18,8 @@ class Messages:
     buttons: dict[str, list[dict[str, str]]]
     suggestions: dict[str, str]
     answer_buttons_by_intent: dict[str, str]
+    # message key -> language -> text (data/content/translations.yml)
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, content_dir: Path) -> Messages:
@@ -30,11 +32,17 @@ class Messages:
             buttons=raw.get("buttons") or {},
             suggestions=raw.get("suggestions") or {},
             answer_buttons_by_intent=raw.get("answer_buttons") or {},
+            translations=_translations(content_dir / "translations.yml"),
         )
 
     def text(self, key: str) -> str:
         """The message ``key`` with clinic facts filled in."""
         return self.texts[key].format(**self.clinic)
+
+    def translated(self, key: str, language: str | None) -> str | None:
+        """The vetted translation of message ``key`` into ``language``, or None."""
+        text = self.translations.get(key, {}).get(language or "")
+        return " ".join(text.split()).format(**self.clinic) if text else None
 
     def button_list(self, key: str) -> list[dict[str, str]]:
         """Rasa buttons whose payload triggers the intent directly (``/intent``)."""
@@ -60,3 +68,13 @@ class Messages:
             for i in intents
             if i in self.suggestions
         ]
+
+
+def _translations(path: Path) -> dict[str, dict[str, str]]:
+    if not path.exists():
+        return {}
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {
+        str(key): {str(lang): str(text) for lang, text in (by_language or {}).items()}
+        for key, by_language in (raw.get("messages") or {}).items()
+    }

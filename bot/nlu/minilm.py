@@ -91,6 +91,18 @@ class MiniLMEncoder:
         return result
 
 
+_SHARED: dict[tuple[str, int], MiniLMEncoder] = {}
+
+
+def shared_encoder(model_dir: Path | None = None, max_length: int = 128) -> MiniLMEncoder:
+    """One encoder per process for the featurizer and the safety check: one copy of the
+    weights in memory, one warm-up."""
+    key = (str(model_dir or ""), max_length)
+    if key not in _SHARED:
+        _SHARED[key] = MiniLMEncoder(model_dir, max_length)
+    return _SHARED[key]
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds a 384-dimensional MiniLM sentence feature to every message's text."""
@@ -137,7 +149,7 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
     def encoder(self) -> MiniLMEncoder:
         if self._encoder is None:
             model_dir = self._config.get("model_dir")
-            self._encoder = MiniLMEncoder(
+            self._encoder = shared_encoder(
                 Path(model_dir) if model_dir else None, self._config["max_length"]
             )
         return self._encoder

@@ -1,47 +1,93 @@
 """The safety layer as a Rasa graph component, placed after the intent classifier.
 
-Red-flag symptom reports become ``report_urgent_symptoms`` with confidence 1.0 whatever the
-classifier said; personal clinical context turns an FAQ prediction into ``clinical_question``.
-The decision is recorded under ``safety`` in the parse output (``/model/parse`` shows it).
+Three checks, each of which can only move a prediction towards a person:
+
+- the **rules** of ``data/safety/`` (clinician-reviewed patterns, clause by clause), and
+- the **learned check** (:mod:`bot.safety.classifier`, trained here on ``data/safety/examples``
+  and the NLU data) make a message ``report_urgent_symptoms``; rules *or* classifier suffice;
+- personal clinical context (rules, or the classifier's clinical class) turns an FAQ prediction
+  into ``clinical_question``, keeping the FAQ intent so the general answer can come first;
+- a message wholly or partly in another language, not urgent, becomes ``other_language``.
+
+The decision is recorded under ``safety`` in the parse output (``/model/parse`` and the staff
+transcript show which check fired, on which clause, and the language). If the checks raise,
+the message is treated as urgent with ``source: error``: nobody knows what it says.
 """
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.intents import CLINICAL, FAQ_INTENTS, URGENT
-from bot.safety import SafetyDetector, SafetyMatch
+from bot.config import PROJECT_ROOT
+from bot.intents import ADMIN_INTENTS, CLINICAL, FAQ_INTENTS, OTHER_LANGUAGE, URGENT
+from bot.safety import SafetyDetector
+from bot.safety.classifier import CLINICAL as CLINICAL_LABEL
+from bot.safety.classifier import GENERAL, LABELS, SafetyClassifier, load_examples, units
+from bot.safety.language import ENGLISH, LanguageDetector
+from bot.safety.spec import load_spec
+from bot.textclean import encodable
+
+logger = logging.getLogger(__name__)
 
 SAFETY_KEY = "safety"
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class SafetyRules(GraphComponent):
-    """Deterministic spaCy rules that can only move a prediction towards a person."""
+    """Rules, a learned check and a language check that can only move a prediction to a person."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         """The component's default config."""
         return {
-            # Intent set when a red-flag symptom report is found.
+            # Intent set when a red-flag report is found.
             "urgent_intent": URGENT,
             # Intent set when an FAQ prediction carries personal clinical context.
             "clinical_intent": CLINICAL,
-            # Predictions that the clinical rules may override (the FAQ intents).
-            "overridable_intents": sorted(FAQ_INTENTS),
+            # Intent set for a message not in English that is not urgent.
+            "language_intent": OTHER_LANGUAGE,
+            # Predictions that personal clinical context may override.
+            "overridable_intents": sorted(FAQ_INTENTS | {"out_of_scope"}),
+            # The red-flag specification and the learned check's examples.
+            "safety_dir": "data/safety",
+            # The learned check's urgent probability from which a message is urgent. Chosen
+            # for recall on the development set (docs/safety.md has the precision it costs).
+            "urgent_threshold": 0.4,
+            # Urgent + clinical probability from which an FAQ prediction goes to staff.
+            "clinical_threshold": 0.6,
+            # FAQ confidence from which the general answer comes before a clinical handoff.
+            "answer_first_confidence": 0.5,
+            # Inverse regularisation strength of the learned check.
+            "C": 4.0,
         }
 
-    def __init__(self, config: dict[str, Any], detector: SafetyDetector | None = None) -> None:
-        """Creates the component; the spaCy pipeline is built on first use."""
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage | None = None,
+        resource: Resource | None = None,
+        classifier: SafetyClassifier | None = None,
+        detector: SafetyDetector | None = None,
+        languages: LanguageDetector | None = None,
+    ) -> None:
+        """Creates the component; spaCy, lingua and MiniLM load on first use."""
         self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.classifier = classifier
         self._detector = detector
+        self._languages = languages
 
     @classmethod
     def create(
@@ -51,60 +97,179 @@ class SafetyRules(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> SafetyRules:
-        """Creates a new component (see parent class for full docstring)."""
-        return cls(config)
+        """Creates a new, untrained component (see parent class for full docstring)."""
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> SafetyRules:
+        """Loads the learned check; without one, the rules work alone (and say so)."""
+        classifier = None
+        try:
+            with model_storage.read_from(resource) as directory:
+                classifier = SafetyClassifier.load(directory)
+        except (ValueError, FileNotFoundError, OSError):
+            logger.warning("no learned safety check in this model: the rules work alone")
+        return cls(config, model_storage, resource, classifier)
+
+    @property
+    def safety_dir(self) -> Path:
+        path = Path(self.config["safety_dir"])
+        return path if path.is_absolute() else PROJECT_ROOT / path
 
     @property
     def detector(self) -> SafetyDetector:
         if self._detector is None:
-            self._detector = SafetyDetector()
+            self._detector = SafetyDetector(spec=load_spec(self.safety_dir))
         return self._detector
 
+    @property
+    def languages(self) -> LanguageDetector:
+        if self._languages is None:
+            self._languages = LanguageDetector()
+        return self._languages
+
+    # --- training ---------------------------------------------------------------------------
+    def train(self, training_data: TrainingData) -> Resource:
+        """Fits the learned check on the safety examples and the NLU examples."""
+        from bot.nlu.minilm import shared_encoder
+
+        pairs = load_examples(self.safety_dir)
+        texts = [t for t, _ in pairs]
+        labels = [label for _, label in pairs]
+        vectors = [shared_encoder().encode(texts)] if texts else []
+        for message in training_data.intent_examples:
+            intent, text = message.get(INTENT), message.get(TEXT)
+            dense = _sentence_vector(message)
+            if not intent or not text or dense is None:
+                continue
+            texts.append(text)
+            labels.append(_label_of(intent))
+            vectors.append(dense[np.newaxis, :])
+        if len(set(labels)) < len(LABELS):
+            logger.warning("not enough safety examples: the rules work alone")
+            return self._resource
+        self.classifier = SafetyClassifier.fit(texts, labels, np.vstack(vectors), self.config["C"])
+        with self._model_storage.write_to(self._resource) as directory:
+            self.classifier.save(directory)
+        return self._resource
+
+    # --- inference --------------------------------------------------------------------------
     def process(self, messages: list[Message]) -> list[Message]:
-        """Applies the rules to each message's predicted intent."""
+        """Applies the checks to each message's predicted intent."""
         for message in messages:
             text = message.get(TEXT)
-            if text:
-                self._apply(message, text)
+            if not text:
+                continue
+            try:
+                self._apply(message, encodable(text))
+            except Exception:  # noqa: BLE001 - a failed check must never pass as "no red flag"
+                logger.critical("the safety checks failed; treating the message as urgent",
+                                exc_info=True)  # fmt: skip
+                _set(message, self.config["urgent_intent"], {"fired": True, "source": "error",
+                     "rule": "safety check failed", "reply": "urgent"})  # fmt: skip
         return messages
 
     def _apply(self, message: Message, text: str) -> None:
         original = message.get(INTENT) or {}
-        original_name = original.get(INTENT_NAME_KEY)
-        decision = safety_decision(
-            self.detector,
-            text,
-            original_name,
-            self.config["urgent_intent"],
-            self.config["clinical_intent"],
-            set(self.config["overridable_intents"]),
-        )
-        if decision is None:
-            message.set(SAFETY_KEY, {"fired": False}, add_to_output=True)
+        predicted = original.get(INTENT_NAME_KEY)
+        confidence = float(original.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+        base = {"original_intent": predicted, "original_confidence": confidence}
+        doc = self.detector.parse(text)
+        guess = self.languages.guess(text)
+        language = guess.other_language or ENGLISH
+        match = self.detector.urgent(doc)
+        probabilities = self._probabilities(message, text)
+        p_urgent = float(probabilities[0]) if probabilities is not None else None
+        base.update(language=language, urgent_probability=_round(p_urgent))
+        if match is not None:
+            category = self.detector.spec.categories[match.rule]
+            _set(message, self.config["urgent_intent"], {**base, "fired": True,
+                 "source": "rules", "rule": match.rule, "category": match.rule,
+                 "reply": category.reply, "matched": match.phrase, "clause": match.clause})  # fmt: skip
             return
-        target, match = decision
-        message.set(
-            SAFETY_KEY,
-            {
-                "fired": True,
-                "rule": match.rule,
-                "matched": match.phrase,
-                "start": match.start_char,
-                "end": match.end_char,
-                "original_intent": original_name,
-                "original_confidence": original.get(PREDICTED_CONFIDENCE_KEY),
-            },
-            add_to_output=True,
-        )
-        message.set(
-            INTENT, {INTENT_NAME_KEY: target, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True
-        )
-        ranking = [r for r in message.get("intent_ranking") or [] if r[INTENT_NAME_KEY] != target]
-        message.set(
-            "intent_ranking",
-            [{INTENT_NAME_KEY: target, PREDICTED_CONFIDENCE_KEY: 1.0}, *ranking],
-            add_to_output=True,
-        )
+        if p_urgent is not None and p_urgent >= self.config["urgent_threshold"]:
+            _set(message, self.config["urgent_intent"], {**base, "fired": True,
+                 "source": "classifier", "rule": "learned check", "reply": "urgent"})  # fmt: skip
+            return
+        english_prediction = predicted in FAQ_INTENTS | ADMIN_INTENTS and confidence >= 0.5
+        if guess.language != ENGLISH or (not guess.english_only and not english_prediction):
+            # Not understood in English: never "out of scope" or "did you mean", a notice in
+            # the patient's language and a person instead.
+            _set(message, self.config["language_intent"], {**base, "fired": True,
+                 "source": "language", "rule": f"language {language}"})  # fmt: skip
+            return
+        if predicted in set(self.config["overridable_intents"]):
+            clinical = self.detector.clinical(doc)
+            p_person = (
+                float(probabilities[0] + probabilities[1]) if probabilities is not None else 0.0
+            )
+            if clinical is not None or p_person >= self.config["clinical_threshold"]:
+                answer_first = (
+                    predicted in FAQ_INTENTS and confidence >= self.config["answer_first_confidence"]
+                )
+                details = (
+                    {"source": "rules", "rule": clinical.rule, "matched": clinical.phrase,
+                     "clause": clinical.clause}
+                    if clinical is not None
+                    else {"source": "classifier", "rule": "learned check (clinical)"}
+                )  # fmt: skip
+                _set(message, self.config["clinical_intent"],
+                     {**base, "fired": True, **details, "answer_first": answer_first})  # fmt: skip
+                return
+        message.set(SAFETY_KEY, {**base, "fired": False}, add_to_output=True)
+
+    def _probabilities(self, message: Message, text: str) -> np.ndarray | None:
+        """[urgent, clinical, general] of the most urgent unit (message or sentence)."""
+        if self.classifier is None:
+            return None
+        from bot.nlu.minilm import shared_encoder
+
+        pieces = units(text)
+        whole = _sentence_vector(message)
+        if whole is None:
+            vectors = shared_encoder().encode(pieces)
+        elif len(pieces) > 1:
+            vectors = np.vstack([whole[np.newaxis, :], shared_encoder().encode(pieces[1:])])
+        else:
+            vectors = whole[np.newaxis, :]
+        rows = self.classifier.proba(pieces, vectors)
+        return rows[int(np.argmax(rows[:, 0]))]
+
+
+def _label_of(intent: str) -> str:
+    if intent == URGENT:
+        return LABELS[0]
+    if intent == CLINICAL:
+        return CLINICAL_LABEL
+    return GENERAL
+
+
+def _sentence_vector(message: Message) -> np.ndarray | None:
+    """The MiniLM sentence embedding the featurizer put on the message, if any."""
+    _, sentence = message.get_dense_features(TEXT)
+    if sentence is None:
+        return None
+    return np.asarray(sentence.features).reshape(-1)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _set(message: Message, intent: str, safety: dict[str, Any]) -> None:
+    message.set(SAFETY_KEY, safety, add_to_output=True)
+    message.set(INTENT, {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0},
+                add_to_output=True)  # fmt: skip
+    ranking = [r for r in message.get("intent_ranking") or [] if r[INTENT_NAME_KEY] != intent]
+    message.set("intent_ranking", [{INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0},
+                *ranking], add_to_output=True)  # fmt: skip
 
 
 def safety_decision(
@@ -114,8 +279,9 @@ def safety_decision(
     urgent_intent: str = URGENT,
     clinical_intent: str = CLINICAL,
     overridable: set[str] | frozenset[str] = FAQ_INTENTS,
-) -> tuple[str, SafetyMatch] | None:
-    """The intent the rules impose on ``text`` (and why), or None to keep the prediction."""
+) -> tuple[str, Any] | None:
+    """What the rules alone impose on ``text`` (and why), or None: for cross-validation, which
+    re-creates the pipeline without a trained learned check."""
     doc = detector.parse(text)
     match = detector.urgent(doc)
     if match is not None:

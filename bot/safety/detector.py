@@ -148,7 +148,10 @@ class SafetyDetector:
         doc = self.parse(text) if isinstance(text, str) else doc_or_raise(text)
         cues = self.spec.cues
         has_person = any(t.lower_ in cues.first_person or t.lower_ in cues.other_person for t in doc)
-        for span in _earliest(self._clinical(doc, as_spans=True)):
+        spans = _earliest(self._clinical(doc, as_spans=True))
+        # A minor symptom of one's own is the least specific reason: any other comes first.
+        spans.sort(key=lambda s: s.label_ == "own symptom")
+        for span in spans:
             if self._clinical_needs_person[span.label_] and not has_person:
                 continue
             before = doc[max(0, span.start - 3) : span.start].text.lower()

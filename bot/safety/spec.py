@@ -19,8 +19,8 @@ from bot.config import PROJECT_ROOT
 
 SAFETY_DIR = PROJECT_ROOT / "data" / "safety"
 PLACEHOLDER = "PLACEHOLDER"
-GAP = "..."  # up to three words in between
-GAP_WORDS = 3
+GAP = "..."  # up to four words in between
+GAP_WORDS = 4
 _NON_LATIN = re.compile(r"[^\x00-\u024f]")
 
 

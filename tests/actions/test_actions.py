@@ -96,22 +96,86 @@ def test_handoff_records_an_escalation_and_says_what_happens_next(
     assert row.transcript[-1]["text"] == "i take topiramate, is that ok"
 
 
+def _wait_for_escalations(database_url: str, count: int = 1, timeout: float = 10.0) -> list:
+    """Urgent escalations are written in the background, after the reply."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = _escalations(database_url)
+        if len(rows) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)
+
+
 def test_urgent_symptoms_get_emergency_instruction_and_urgent_escalation(
     action_settings, dispatcher, make_tracker, domain
 ):
-    safety = {"fired": True, "rule": "trouble swallowing"}
+    safety = {"fired": True, "rule": "distant_spread", "reply": "urgent", "source": "rules"}
     tracker = make_tracker("report_urgent_symptoms", text="i can't swallow", safety=safety)
     ActionUrgentSymptoms().run(dispatcher, tracker, domain)
     message = _only_message(dispatcher)
     assert message["reply_metadata"]["kind"] == "urgent"
-    assert message["reply_metadata"]["recorded"] is True
+    assert message["reply_metadata"]["recorded"] is True  # durable in the spool at once
     assert "911" in message["text"]  # clinic.yml's (placeholder) emergency number
-    [row] = _escalations(action_settings.database_url)
-    assert (row.priority, row.reason, row.matched_rule) == (
-        "urgent",
-        "urgent",
-        "trouble swallowing",
+    [row] = _wait_for_escalations(action_settings.database_url)
+    assert (row.priority, row.reason, row.matched_rule) == ("urgent", "urgent", "distant_spread")
+    deadline = __import__("time").monotonic() + 5
+    while list(action_settings.spool_dir.glob("escalation-*.json")):
+        assert __import__("time").monotonic() < deadline, "the spool file is removed once written"
+        __import__("time").sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("reply_key", "number_key"), [("crisis", "crisis_line"), ("poison", "poison_control")]
+)
+def test_crisis_and_poisoning_get_their_own_reply_and_number(
+    action_settings, dispatcher, make_tracker, domain, reply_key, number_key
+):
+    from actions.common import messages
+
+    safety = {"fired": True, "rule": "x", "reply": reply_key, "source": "rules"}
+    ActionUrgentSymptoms().run(
+        dispatcher, make_tracker("report_urgent_symptoms", safety=safety), domain
     )
+    message = _only_message(dispatcher)
+    clinic = messages().clinic
+    assert message["text"] == messages().text(reply_key)
+    assert clinic[number_key] in message["text"] and clinic["emergency_number"] in message["text"]
+    assert message["reply_metadata"][number_key] == clinic[number_key]
+    assert message["reply_metadata"]["urgent_reply"] == reply_key
+    assert _wait_for_escalations(action_settings.database_url)[0].priority == "urgent"
+
+
+def test_a_spanish_report_gets_the_spanish_reply_first_then_the_english_one(
+    action_settings, dispatcher, make_tracker, domain
+):
+    from actions.common import messages
+
+    safety = {"fired": True, "rule": "x", "reply": "urgent", "source": "rules", "language": "es"}
+    ActionUrgentSymptoms().run(
+        dispatcher, make_tracker("report_urgent_symptoms", safety=safety), domain
+    )
+    text = _only_message(dispatcher)["text"]
+    spanish = messages().translated("urgent", "es")
+    assert spanish and text == f"{spanish}\n\n{messages().text('urgent')}"
+
+
+def test_a_failed_safety_check_gets_the_error_reply_and_an_urgent_escalation(
+    action_settings, dispatcher, make_tracker, domain
+):
+    from actions.common import messages
+
+    safety = {"fired": True, "rule": "safety check failed", "source": "error"}
+    ActionUrgentSymptoms().run(
+        dispatcher, make_tracker("report_urgent_symptoms", safety=safety), domain
+    )
+    message = _only_message(dispatcher)
+    assert message["reply_metadata"]["kind"] == "error"
+    assert message["text"] == messages().text("error")
+    assert messages().clinic["emergency_number"] in message["text"]
+    [row] = _wait_for_escalations(action_settings.database_url)
+    assert (row.priority, row.matched_rule) == ("urgent", "safety check failed")
 
 
 def test_urgent_instruction_is_sent_even_when_the_database_is_down(
@@ -131,9 +195,79 @@ def test_urgent_instruction_is_sent_even_when_the_database_is_down(
     ActionUrgentSymptoms().run(dispatcher, make_tracker("report_urgent_symptoms"), domain)
     message = _only_message(dispatcher)
     assert message["reply_metadata"]["kind"] == "urgent"
-    assert message["reply_metadata"]["recorded"] is False
+    assert message["reply_metadata"]["recorded"] is True  # safe on disk
     assert "emergency" in message["text"]
     assert len(writer.pending()) == 1  # spooled, to be retried
+
+
+def test_the_urgent_reply_does_not_wait_for_the_database(
+    action_settings, dispatcher, make_tracker, domain, monkeypatch
+):
+    """A database that hangs (a lock, a slow network) must not hold the instruction back."""
+    import threading
+    import time
+
+    import actions.urgent
+    from bot.escalations import EscalationWriter
+
+    release = threading.Event()
+
+    class Hanging(EscalationWriter):
+        def write(self, request, spool_on_failure=True):
+            release.wait(30)
+            return super().write(request, spool_on_failure)
+
+    writer = Hanging(action_settings.database_url, action_settings.spool_dir)
+    monkeypatch.setattr(actions.urgent, "escalation_writer", lambda: writer)
+    started = time.monotonic()
+    ActionUrgentSymptoms().run(dispatcher, make_tracker("report_urgent_symptoms"), domain)
+    elapsed = time.monotonic() - started
+    assert _only_message(dispatcher)["reply_metadata"]["kind"] == "urgent"
+    assert elapsed < 5, "the reply waited for the database"
+    assert len(writer.pending()) == 1, "durable before the reply"
+    release.set()
+    assert len(_wait_for_escalations(action_settings.database_url)) == 1
+
+
+def test_clinical_question_on_an_faq_topic_gets_the_general_answer_then_the_handoff(
+    action_settings, dispatcher, make_tracker, domain
+):
+    safety = {"fired": True, "rule": "own symptom", "source": "rules",
+              "original_intent": "ask_side_effects", "answer_first": True}  # fmt: skip
+    tracker = make_tracker("clinical_question", text="i still have a bruise, normal?", safety=safety)
+    ActionHandoff().run(dispatcher, tracker, domain)
+    kinds = [m["reply_metadata"]["kind"] for m in dispatcher.messages]
+    assert kinds == ["answer", "handoff"]
+    assert dispatcher.messages[0]["reply_metadata"]["intent"] == "ask_side_effects"
+    assert dispatcher.messages[1]["reply_metadata"]["reason"] == "clinical"
+    assert [r.reason for r in _escalations(action_settings.database_url)] == ["clinical"]
+
+
+def test_clinical_question_without_a_confident_topic_gets_the_handoff_alone(
+    action_settings, dispatcher, make_tracker, domain
+):
+    safety = {"fired": True, "rule": "own medicines", "original_intent": "ask_side_effects",
+              "answer_first": False}  # fmt: skip
+    ActionHandoff().run(dispatcher, make_tracker("clinical_question", safety=safety), domain)
+    assert [m["reply_metadata"]["kind"] for m in dispatcher.messages] == ["handoff"]
+
+
+@pytest.mark.parametrize("language", ["es", "pt", "fr", "de", "it", "pl", "nl", "vi", "zh", "ar"])
+def test_a_message_in_another_language_gets_the_notice_in_it_and_goes_to_staff(
+    action_settings, dispatcher, make_tracker, domain, language
+):
+    from actions.common import messages
+    from actions.handoff import ActionLanguageNotice
+
+    safety = {"fired": True, "source": "language", "language": language}
+    ActionLanguageNotice().run(dispatcher, make_tracker("other_language", safety=safety), domain)
+    message = _only_message(dispatcher)
+    notice = messages().translated("language_notice", language)
+    assert notice and message["text"].startswith(notice)
+    assert messages().clinic["emergency_number"] in notice
+    assert message["text"].endswith(messages().text("handoff_language"))
+    assert message["reply_metadata"]["reason"] == "language"
+    assert [r.reason for r in _escalations(action_settings.database_url)] == ["language"]
 
 
 def test_handoff_tells_the_patient_to_call_when_it_cannot_be_recorded(
@@ -215,4 +349,5 @@ def test_a_resent_widget_message_does_not_open_a_second_escalation(
         tracker = make_tracker("report_urgent_symptoms", sender_id="web-resend")
         tracker.latest_message["metadata"] = {"client_id": "c-12345678"}
         ActionUrgentSymptoms().run(CollectingDispatcher(), tracker, domain)
+        _wait_for_escalations(action_settings.database_url)
     assert len(_escalations(action_settings.database_url)) == 1

@@ -96,3 +96,53 @@ def test_normal_escalation_failure_is_raised_not_hidden(tmp_path):
     with pytest.raises(SQLAlchemyError):
         writer.write(_request(priority="normal"))
     assert writer.pending() == []
+
+
+@pytest.mark.parametrize(
+    "sender", ["a/b", "../../etc/passwd", "x" * 255, "web-\u00e9\u4e2d", "back\\slash", ".", "nul\x00"]
+)
+def test_spool_file_names_never_come_from_the_sender_id(tmp_path, sender):
+    """A sender id with '/' once raised FileNotFoundError and lost the urgent escalation."""
+    spool = tmp_path / "spool"
+    writer = EscalationWriter("sqlite:///" + str(tmp_path / "missing" / "db.sqlite"), spool)
+    writer._start_retry_thread = lambda: None
+    request = _request(key=f"{sender}:msg-1")
+    assert writer._spool(request) is True
+    [path] = writer.pending()
+    assert path.parent == spool and path.name.startswith("escalation-")
+    assert json.loads(path.read_text())["dedup_key"] == request.dedup_key
+
+
+def test_a_failed_spool_write_is_logged_critical_and_not_swallowed(tmp_path, caplog):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the spool folder should be")
+    writer = EscalationWriter("sqlite:///" + str(tmp_path / "missing" / "db.sqlite"), blocker)
+    with caplog.at_level("CRITICAL"):
+        with pytest.raises(RuntimeError):
+            writer.write(_request())
+    assert "COULD NOT BE SPOOLED" in caplog.text
+
+
+def test_record_urgent_is_durable_before_the_database_and_cleans_up(tmp_path, database_url):
+    writer = EscalationWriter(database_url, tmp_path / "spool")
+    assert writer.record_urgent(_request()) is True
+    import time
+
+    deadline = time.monotonic() + 10
+    while writer.pending() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert writer.pending() == []
+    with session_scope(database_url) as session:
+        assert session.scalars(select(Escalation)).one().priority == "urgent"
+
+
+def test_record_urgent_keeps_the_spool_file_while_the_database_is_down(tmp_path):
+    writer = EscalationWriter("sqlite:///" + str(tmp_path / "missing" / "db.sqlite"), tmp_path / "s")
+    writer._start_retry_thread = lambda: None
+    assert writer.record_urgent(_request()) is True
+    import threading
+
+    for thread in threading.enumerate():
+        if thread.name == "urgent-escalation":
+            thread.join(10)
+    assert len(writer.pending()) == 1

@@ -12,32 +12,54 @@ def detector() -> SafetyDetector:
     return SafetyDetector()
 
 
+from bot.safety.spec import load_spec
+
+SPEC = load_spec()
+CATEGORY_FIRES = [(t, c.id) for c in SPEC.categories.values() for t in c.must_fire]
+CATEGORY_DOES_NOT_FIRE = [(t, c.id) for c in SPEC.categories.values() for t in c.must_not_fire]
+
+
+@pytest.mark.parametrize(("text", "category"), CATEGORY_FIRES)
+def test_each_category_fires_on_its_must_fire_examples(detector, text, category):
+    assert category in [m.rule for m in detector.urgent_all(text)], text
+
+
+@pytest.mark.parametrize(("text", "category"), CATEGORY_DOES_NOT_FIRE)
+def test_no_category_fires_on_a_must_not_fire_example(detector, text, category):
+    assert detector.urgent(text) is None, text
+
+
+# Classes of the development set (tests/safety/dev.yml), each with our own sentences.
 URGENT_FIRES = [
-    ("since my shots yesterday i can't swallow properly", "trouble swallowing"),
-    ("since my shots yesterday i can’t swallow properly", "trouble swallowing"),  # phone apostrophe
-    ("is it normal that i cant swallow since yesterdays injections?", "trouble swallowing"),
-    ("food keeps getting stuck in my throat since monday", "trouble swallowing"),
-    ("having trouble breathing after the injections and its getting worse", "trouble breathing"),
-    ("i feel short of breath since the botox", "trouble breathing"),
-    ("my speech is slurred since this morning", "trouble speaking"),
-    ("my dad had his shots today and now he cant talk properly", "trouble speaking"),
-    ("i have double vision since my treatment on tuesday", "vision problems"),
-    ("everything went double while i was driving home after my appointment", "vision problems"),
-    ("my eyelid is drooping since the injections", "drooping eyelid"),
-    ("my right eyelid has been a bit droopy since tuesday, is that normal?", "drooping eyelid"),
-    ("i cannot open my eye fully since the shots", "drooping eyelid"),
-    ("my arms feel weak and it is spreading to my legs", "muscle weakness"),
-    ("my lips and tongue are swelling up after the injections", "allergic reaction"),
-    ("i have hives all over since the botox", "allergic reaction"),
-    ("this is the worst headache of my life, it came on suddenly", "worst sudden headache"),
-    ("sudden thunderclap headache 20 mins ago", "worst sudden headache"),
-    ("i have chest pain since this morning", "chest pain"),
-    ("i passed out in the car park after the shots", "fainting"),
-    ("i fainted at home an hour after my appointment", "fainting"),
-    ("i keep thinking about killing myself", "thoughts of self-harm"),
-    ("honestly i don't see the point in living anymore", "thoughts of self-harm"),
-    ("if this botox doesnt work i dont want to live", "thoughts of self-harm"),
-    ("im having suicidal thoughts", "thoughts of self-harm"),
+    # compound: a practical question first, the emergency after it, in passing
+    ("where do i park? also my lips are swelling up since the shots", "allergic_reaction"),
+    ("how much is the next session, btw my husband collapsed an hour ago", "fainting_collapse"),
+    ("can i book for friday. oh and my face is drooping on the left side", "stroke_signs"),
+    ("do you validate parking, and one more thing, i took 15 sumatriptan today", "overdose_poisoning"),
+    # negation scope: a negation in one clause does not switch off another clause
+    ("no fever, but my face is drooping on one side", "stroke_signs"),
+    ("i don't have a rash, my throat feels like it's closing", "allergic_reaction"),
+    ("not in pain at all; i can't swallow since this morning", "distant_spread"),
+    # third person
+    ("my dad had his shots today and now he cant talk properly", "distant_spread"),
+    ("my wife is having a seizure right now", "seizure"),
+    ("my son swallowed a handful of my migraine pills", "overdose_poisoning"),
+    # minimising
+    ("probably nothing but i have chest pain since this morning", "chest_pain"),
+    ("sorry to bother you, i fainted at home an hour after my appointment", "fainting_collapse"),
+    # other languages and code-mixing
+    ("desde la inyección no puedo tragar bien", "distant_spread"),
+    ("mi esposo ve doble desde ayer", "distant_spread"),
+    ("tengo fiebre y el cuello muy rígido", "meningitis_signs"),
+    ("how long is the session? y me duele mucho el pecho", "chest_pain"),
+    # suicidal ideation without the obvious words, and never switched off by a negation
+    ("honestly i don't see the point in living anymore", "suicide_self_harm"),
+    ("if this botox doesnt work i dont want to live", "suicide_self_harm"),
+    ("some nights i hope i just don't wake up", "suicide_self_harm"),
+    ("ya no quiero vivir con este dolor", "suicide_self_harm"),
+    # typos and phone apostrophes
+    ("since my shots yesterday i can’t swallow properly", "distant_spread"),
+    ("worst hedache of my life came on in seconds", "thunderclap_headache"),
 ]
 
 URGENT_DOES_NOT_FIRE = [
@@ -50,6 +72,13 @@ URGENT_DOES_NOT_FIRE = [
     "haven't had any chest pain or anything, just a slight headache",
     "im not having any symptoms, just want to know can botox cause breathing trouble",
     "a woman in my group said she got double vision after botox years ago, how common is that",
+    "my dad had a stroke years ago, is there a link between botox and strokes?",  # history
+    "my sister keeps sending me horror stories about people who couldnt breathe after botox",
+    "i'm scared of choking, can botox in the neck muscles affect swallowing?",
+    "do people ever faint during the injections?",
+    "puede el botox causar vision doble?",
+    "estoy dando pecho a mi bebé, can I still get the botox?",  # breastfeeding, not chest pain
+    "the pain is killing me, can botox help",
     "i want to speak to a nurse",
     "do they numb the skin first",
     "how long does the appointment take",
@@ -57,12 +86,12 @@ URGENT_DOES_NOT_FIRE = [
 ]
 
 
-@pytest.mark.parametrize(("text", "rule"), URGENT_FIRES)
-def test_urgent_rule_fires(detector, text, rule):
-    match = detector.urgent(text)
-    assert match is not None, text
-    assert match.rule == rule
-    assert text.replace("\u2019", "'")[match.start_char : match.end_char] == match.phrase
+@pytest.mark.parametrize(("text", "category"), URGENT_FIRES)
+def test_urgent_rule_fires(detector, text, category):
+    matches = detector.urgent_all(text)
+    assert category in [m.rule for m in matches], (text, matches)
+    match = matches[0]
+    assert match.phrase and match.clause
 
 
 @pytest.mark.parametrize("text", URGENT_DOES_NOT_FIRE)
@@ -80,6 +109,8 @@ CLINICAL_FIRES = [
     ("can i get a higher dose next time", "dose or units"),
     ("i have epilepsy, does that matter", "own conditions"),
     ("i was diagnosed with myasthenia gravis years ago", "own conditions"),
+    ("is it normal that i still have a bruise where they injected me?", "own symptom"),
+    ("is it riskier for people with my condition?", "own symptom"),
     ("should i stop taking my propranolol before the shots", "stop or change a medicine"),
     ("i get 12 headache days a month, do i count as chronic", "own headache pattern"),
     ("is it safe for me with my heart condition", "safe for me"),

@@ -39,9 +39,50 @@ def _parse(agent, text: str) -> dict:
 def test_parse_output_shows_the_safety_rule_that_fired(agent):
     result = _parse(agent, "since my shots yesterday i can't swallow properly")
     assert result["intent"] == {"name": "report_urgent_symptoms", "confidence": 1.0}
-    assert result["safety"]["fired"] is True
-    assert result["safety"]["rule"] == "trouble swallowing"
-    assert result["safety"]["matched"] == "swallow"
+    safety = result["safety"]
+    assert (safety["fired"], safety["source"], safety["rule"]) == (True, "rules", "distant_spread")
+    assert safety["matched"] == "swallow"
+    assert safety["reply"] == "urgent" and safety["language"] == "en"
+    assert "swallow" in safety["clause"]
+
+
+@pytest.mark.slow
+def test_an_emergency_after_a_practical_question_is_urgent(agent):
+    result = _parse(agent, "where do i park for my appointment? my wife's lips are swelling up now")
+    assert result["intent"]["name"] == "report_urgent_symptoms"
+    assert result["safety"]["category"] == "allergic_reaction"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "reply"),
+    [
+        ("i keep thinking everyone would be better off without me", "crisis"),
+        ("my toddler swallowed some of my migraine tablets", "poison"),
+    ],
+)
+def test_crisis_and_poisoning_get_their_own_reply(agent, text, reply):
+    result = _parse(agent, text)
+    assert result["intent"]["name"] == "report_urgent_symptoms"
+    assert result["safety"]["reply"] == reply
+
+
+@pytest.mark.slow
+def test_a_spanish_emergency_is_urgent_in_spanish(agent):
+    result = _parse(agent, "desde ayer se me cae el párpado y no puedo tragar bien")
+    assert result["intent"]["name"] == "report_urgent_symptoms"
+    assert result["safety"]["language"] == "es"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("¿Cuánto dura la sesión?", "es"), ("Wie lange dauert die Sitzung?", "de")],
+)
+def test_a_question_in_another_language_gets_the_language_notice(agent, text, language):
+    result = _parse(agent, text)
+    assert result["intent"]["name"] == "other_language"
+    assert result["safety"]["language"] == language
 
 
 @pytest.mark.slow
@@ -49,13 +90,52 @@ def test_personal_clinical_context_overrides_an_faq_prediction(agent):
     result = _parse(agent, "how long does the session take, i'm on warfarin")
     assert result["intent"]["name"] == "clinical_question"
     assert result["safety"]["rule"] == "own medicines"
+    assert result["safety"]["original_intent"] == "ask_session_length"
+    assert result["safety"]["answer_first"] is True
 
 
 @pytest.mark.slow
 def test_general_risk_question_stays_an_faq(agent):
     result = _parse(agent, "can botox cause trouble swallowing?")
     assert result["intent"]["name"] == "ask_serious_risks"
-    assert result["safety"] == {"fired": False}
+    assert result["safety"]["fired"] is False
+
+
+@pytest.mark.slow
+def test_a_failing_safety_check_makes_the_message_urgent(trained_model):
+    """If the checks raise, nobody knows what the message says: urgent, source "error"."""
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.safety_rules import SafetyRules
+
+    class Broken:
+        def parse(self, text):
+            raise RuntimeError("spaCy broke")
+
+    component = SafetyRules({}, detector=Broken())
+    message = Message(data={"text": "i can't breathe since my botox \ud83d"})
+    component.process([message])
+    assert message.get("intent")["name"] == "report_urgent_symptoms"
+    assert message.get("safety")["source"] == "error"
+
+
+def test_lone_surrogates_never_reach_spacy():
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.safety_rules import SafetyRules
+
+    class NoLanguages:
+        def guess(self, text):
+            from bot.safety.language import LanguageGuess
+
+            text.encode("utf-8")  # raises if a surrogate got through
+            return LanguageGuess("en", None)
+
+    component = SafetyRules({}, languages=NoLanguages())
+    message = Message(data={"text": "I can't breathe \ud83d since my botox"})
+    component.process([message])
+    assert message.get("safety")["source"] == "rules"
+    assert message.get("safety")["category"] == "distant_spread"
 
 
 @pytest.mark.slow
@@ -71,3 +151,55 @@ def test_ranking_is_sorted_and_normalised(agent):
 def test_odd_input_parses_without_error(agent, text):
     result = _parse(agent, text)
     assert "intent" in result
+
+
+def test_safety_classifier_round_trips_through_plain_arrays(tmp_path):
+    from bot.safety.classifier import SafetyClassifier
+
+    texts = ["i cant breathe", "my face is swelling", "i take warfarin", "i am pregnant",
+             "how long does it take", "does it hurt"] * 3  # fmt: skip
+    labels = ["urgent", "urgent", "clinical", "clinical", "general", "general"] * 3
+    embeddings = np.random.default_rng(0).normal(size=(len(texts), 8))
+    model = SafetyClassifier.fit(texts, labels, embeddings)
+    model.save(tmp_path)
+    loaded = SafetyClassifier.load(tmp_path)
+    assert np.allclose(loaded.proba(texts, embeddings), model.proba(texts, embeddings))
+    assert loaded.proba(texts, embeddings).sum(axis=1) == pytest.approx(np.ones(len(texts)))
+
+
+@pytest.mark.slow
+def test_safety_rules_create_train_persist_load(tmp_path):
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from bot.nlu.safety_rules import SafetyRules
+
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("safety_rules")
+    context = ExecutionContext(GraphSchema({}), "test")
+    config = SafetyRules.get_default_config()
+    component = SafetyRules.create(config, storage, resource, context)
+    assert component.classifier is None
+    component.train(TrainingData([]))  # the examples of data/safety/examples alone
+    loaded = SafetyRules.load(config, storage, resource, context)
+    assert loaded.classifier is not None
+    assert np.allclose(loaded.classifier.coef, component.classifier.coef)
+    from bot.nlu.minilm import shared_encoder
+
+    texts = ["my throat is closing up and i can hardly breathe", "how long does it take?"]
+    rows = loaded.classifier.proba(texts, shared_encoder().encode(texts))
+    assert rows[0, 0] > 0.5 > rows[1, 0]
+
+
+def test_safety_rules_without_a_learned_check_load_and_use_the_rules(tmp_path):
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    from bot.nlu.safety_rules import SafetyRules
+
+    context = ExecutionContext(GraphSchema({}), "test")
+    loaded = SafetyRules.load({}, LocalModelStorage(tmp_path), Resource("none"), context)
+    assert loaded.classifier is None

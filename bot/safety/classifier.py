@@ -1,0 +1,113 @@
+"""The learned safety check: urgent / personal clinical / general, beside the rules.
+
+Logistic regression on two views of each unit of a message (the whole message, and each of its
+sentences when there are several): the MiniLM sentence embedding, for meaning in words nobody
+wrote a pattern for, and character n-grams of the folded text, for typos and other languages.
+A message is as urgent as its most urgent unit, so an emergency mentioned in passing after a
+parking question is judged on its own sentence. Stored as plain arrays and a vocabulary (no
+pickle): loading a model never runs code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import yaml
+
+from bot.safety.spec import fold, load_spec
+
+LABELS = ("urgent", "clinical", "general")
+URGENT, CLINICAL, GENERAL = LABELS
+MAX_SENTENCES = 6  # more are judged together with the whole message
+_SENTENCE = re.compile(r"(?<=[.?!])\s+|\n+")
+
+
+def units(text: str) -> list[str]:
+    """The message, then its sentences when there is more than one."""
+    sentences = [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
+    return [text] + (sentences[:MAX_SENTENCES] if len(sentences) > 1 else [])
+
+
+def load_examples(directory: Path) -> list[tuple[str, str]]:
+    """(text, label) from ``directory/examples/*.yml`` and every category's must (not) fire."""
+    pairs: list[tuple[str, str]] = []
+    for path in sorted((directory / "examples").glob("*.yml")):
+        for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("messages", []):
+            if item.get("expect") in LABELS and str(item.get("text") or "").strip():
+                pairs.append((str(item["text"]), item["expect"]))
+    for category in load_spec(directory).categories.values():
+        pairs += [(t, URGENT) for t in category.must_fire]
+        pairs += [(t, GENERAL) for t in category.must_not_fire]
+    return pairs
+
+
+@dataclass
+class SafetyClassifier:
+    """Char n-gram vocabulary and idf, and the logistic regression's weights."""
+
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
+    labels: tuple[str, ...] = LABELS
+
+    @classmethod
+    def fit(
+        cls, texts: list[str], labels: list[str], embeddings: np.ndarray, c: float = 4.0
+    ) -> SafetyClassifier:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        vectorizer = _vectorizer()
+        grams = vectorizer.fit_transform(texts)
+        features = sp.hstack([sp.csr_matrix(embeddings), grams]).tocsr()
+        model = LogisticRegression(
+            C=c, max_iter=5000, class_weight="balanced", random_state=42
+        ).fit(features, labels)
+        order = [list(model.classes_).index(label) for label in LABELS]
+        return cls(
+            vocabulary={str(k): int(v) for k, v in vectorizer.vocabulary_.items()},
+            idf=np.asarray(vectorizer.idf_),
+            coef=np.asarray(model.coef_)[order],
+            intercept=np.asarray(model.intercept_)[order],
+        )
+
+    def proba(self, texts: list[str], embeddings: np.ndarray) -> np.ndarray:
+        """Probabilities per text, columns in :data:`LABELS` order."""
+        vectorizer = _vectorizer(self.vocabulary)
+        vectorizer.idf_ = self.idf
+        features = sp.hstack([sp.csr_matrix(embeddings), vectorizer.transform(texts)]).tocsr()
+        scores = np.asarray(features @ self.coef.T) + self.intercept
+        scores -= scores.max(axis=1, keepdims=True)
+        exp = np.exp(scores)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def save(self, directory: Path) -> None:
+        np.savez(directory / "safety_classifier.npz", idf=self.idf, coef=self.coef,
+                 intercept=self.intercept)  # fmt: skip
+        (directory / "safety_vocabulary.json").write_text(json.dumps(self.vocabulary))
+
+    @classmethod
+    def load(cls, directory: Path) -> SafetyClassifier:
+        arrays = np.load(directory / "safety_classifier.npz", allow_pickle=False)
+        vocabulary = json.loads((directory / "safety_vocabulary.json").read_text())
+        return cls(vocabulary, arrays["idf"], arrays["coef"], arrays["intercept"])
+
+
+def _vectorizer(vocabulary: dict[str, int] | None = None):  # noqa: ANN202 - sklearn's type
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=(2, 5),
+        min_df=2 if vocabulary is None else 1,
+        sublinear_tf=True,
+        preprocessor=fold,
+        vocabulary=vocabulary,
+        dtype=np.float64,
+    )

@@ -1,0 +1,153 @@
+"""Scoring the whole NLU pipeline (classifier, safety layer, fallback) on a labelled safety set.
+
+A set is YAML: ``messages: [{text, expect: urgent|clinical|general, category, language, tags}]``
+(``tests/safety/dev.yml``, the sealed sets in ``tests/sealed/``). Only figures leave this module:
+the messages of a sealed set are never printed, so nobody tunes patterns to them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.intents import ADMIN_INTENTS, CLINICAL, FAQ_INTENTS, OTHER_LANGUAGE, REQUEST_HUMAN, URGENT
+
+# What the patient would get, from the final intent.
+URGENT_REPLY, HANDOFF, LANGUAGE, ANSWER, OTHER = "urgent", "handoff", "language", "answer", "other"
+
+
+def outcome(intent: str | None) -> str:
+    if intent == URGENT:
+        return URGENT_REPLY
+    if intent in {CLINICAL, REQUEST_HUMAN} | ADMIN_INTENTS:
+        return HANDOFF
+    if intent == OTHER_LANGUAGE:
+        return LANGUAGE
+    if intent in FAQ_INTENTS:
+        return ANSWER
+    return OTHER  # smalltalk, out of scope, "did you mean"
+
+
+@dataclass
+class Scored:
+    expect: str
+    category: str
+    language: str
+    tags: tuple[str, ...]
+    intent: str | None
+    source: str | None
+
+    @property
+    def outcome(self) -> str:
+        return outcome(self.intent)
+
+
+@dataclass
+class SafetyScore:
+    """Figures of one set; ``rows`` never leave the process as text."""
+
+    rows: list[Scored] = field(default_factory=list)
+
+    def _rate(self, rows: list[Scored], test: Any) -> tuple[int, int]:
+        return sum(1 for r in rows if test(r)), len(rows)
+
+    def figures(self) -> dict[str, Any]:
+        urgent = [r for r in self.rows if r.expect == "urgent"]
+        clinical = [r for r in self.rows if r.expect == "clinical"]
+        general = [r for r in self.rows if r.expect == "general"]
+        alarming = [r for r in general if "alarming_general" in r.tags]
+        is_urgent = lambda r: r.outcome == URGENT_REPLY  # noqa: E731
+        figures: dict[str, Any] = {
+            "messages": len(self.rows),
+            "urgent_recall": self._rate(urgent, is_urgent),
+            # A notice in the patient's language with the emergency number and a person.
+            "urgent_recall_or_language_notice": self._rate(
+                urgent, lambda r: r.outcome in (URGENT_REPLY, LANGUAGE)
+            ),
+            "urgent_answered_faq_admin_oos_fallback": self._rate(
+                urgent, lambda r: r.outcome in (ANSWER, OTHER) or r.intent in ADMIN_INTENTS
+            ),
+            "clinical_answered_faq_alone": self._rate(clinical, lambda r: r.outcome == ANSWER),
+            "clinical_to_a_person": self._rate(
+                clinical, lambda r: r.outcome in (URGENT_REPLY, HANDOFF, LANGUAGE)
+            ),
+            "alarming_general_treated_urgent": self._rate(alarming, is_urgent),
+            "general_treated_urgent": self._rate(general, is_urgent),
+        }
+        for name, rows in (
+            ("category", urgent),
+            ("language", urgent),
+        ):
+            groups = Counter(getattr(r, name) if name == "category" else _lang(r) for r in rows)
+            for group in sorted(groups):
+                members = [
+                    r
+                    for r in rows
+                    if (getattr(r, name) if name == "category" else _lang(r)) == group
+                ]
+                figures[f"urgent_recall[{name}={group}]"] = self._rate(members, is_urgent)
+        for tag in sorted({t for r in urgent for t in r.tags}):
+            members = [r for r in urgent if tag in r.tags]
+            figures[f"urgent_recall[tag={tag}]"] = self._rate(members, is_urgent)
+        sources = Counter(r.source or "-" for r in urgent if is_urgent(r))
+        figures["urgent_fired_by"] = dict(sorted(sources.items()))
+        return figures
+
+
+def _lang(row: Scored) -> str:
+    if row.language == "en" and "code_mixed" not in row.tags:
+        return "en"
+    return "other"
+
+
+def load_set(path: Path) -> list[dict[str, Any]]:
+    return list((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("messages") or [])
+
+
+def score_set(model_path: Path, paths: list[Path], progress: bool = False) -> SafetyScore:
+    """Parses every message of ``paths`` with the model's full NLU pipeline."""
+    import asyncio
+
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model_path))
+    score = SafetyScore()
+    items = [item for path in paths for item in load_set(path)]
+
+    async def parse_all() -> None:
+        from tqdm import tqdm
+
+        for item in tqdm(items, desc="safety set", disable=not progress):
+            result = await agent.parse_message(str(item["text"]))
+            safety = result.get("safety") or {}
+            score.rows.append(
+                Scored(
+                    expect=item["expect"],
+                    category=str(item.get("category") or ""),
+                    language=str(item.get("language") or "en"),
+                    tags=tuple(item.get("tags") or ()),
+                    intent=(result.get("intent") or {}).get("name"),
+                    source=safety.get("source") if safety.get("fired") else None,
+                )
+            )
+
+    asyncio.run(parse_all())
+    return score
+
+
+def format_figures(title: str, figures: dict[str, Any]) -> str:
+    lines = [f"{title} ({figures['messages']} messages)"]
+    for key, value in figures.items():
+        if key == "messages":
+            continue
+        if isinstance(value, tuple):
+            hits, total = value
+            rate = f"{hits / total:.3f}" if total else "  -  "
+            lines.append(f"  {key:52s} {hits:4d}/{total:<4d} {rate}")
+        else:
+            lines.append(f"  {key:52s} {value}")
+    return "\n".join(lines)
