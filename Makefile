@@ -24,7 +24,7 @@ chat: setup ## Chat with the running assistant in this terminal
 train: setup ## Train the model if data, config or components changed
 	@$(BIN)/bot train
 
-evaluate: setup ## Held-out NLU figures of the current model
+evaluate: setup ## Held-out NLU figures and the safety sets' figures (sealed: figures only)
 	@$(BIN)/bot evaluate
 
 validate: setup ## rasa data validate

@@ -186,7 +186,7 @@ def _turn_from_event(type_name: str, timestamp: float, data: str) -> Turn:
             at,
             intent.get("name"),
             intent.get("confidence"),
-            safety_rule=safety.get("rule") if safety.get("fired") else None,
+            safety_rule=describe_safety(safety),
         )
     meta = (event.get("metadata") or {}).get("reply_metadata") or {}
     return Turn("bot", event.get("text") or "", at, kind=meta.get("kind"))
@@ -206,8 +206,23 @@ def _turn_from_snapshot(turn: dict) -> Turn:
         turn.get("intent"),
         turn.get("confidence"),
         turn.get("kind"),
-        safety.get("rule") if safety.get("fired") else None,
+        describe_safety(safety),
     )
+
+
+def describe_safety(safety: dict) -> str | None:
+    """What staff read about the safety decision on a patient turn: which check fired (rules,
+    the learned check, the language check), on which clause, in which language."""
+    if not safety.get("fired"):
+        return None
+    parts = [str(safety.get("rule") or "?")]
+    if safety.get("source"):
+        parts.append(f"by {safety['source']}")
+    if safety.get("clause"):
+        parts.append(f"on \u201c{safety['clause']}\u201d")
+    if safety.get("language") and safety["language"] != "en":
+        parts.append(f"language {safety['language']}")
+    return ", ".join(parts)
 
 
 _PHONE = re.compile(r"(?<!\d)(\+?\d[\d ().-]{7,}\d)(?!\d)")

@@ -123,7 +123,8 @@ def train(force: bool) -> None:
 @click.option("--heldout", type=click.Path(exists=True, path_type=Path), default=HELDOUT)
 @click.option("--json-out", type=click.Path(path_type=Path), help="Also write the figures here.")
 def evaluate(heldout: Path, json_out: Path | None) -> None:
-    """Score the current model on the held-out file (safety layer and fallback included)."""
+    """Score the current model on the held-out file (safety layer and fallback included) and
+    on the safety sets (development and sealed): figures only."""
     from bot.training import evaluate_model
     from bot.training import train as train_model
 
@@ -134,8 +135,33 @@ def evaluate(heldout: Path, json_out: Path | None) -> None:
         click.echo(f"{key:>16}: {value}")
     for (expected, predicted), count in evaluation.confusions(10):
         click.echo(f"  confused {expected} -> {predicted}: {count}")
+    safety = _safety_figures(path)
     if json_out:
-        json_out.write_text(json.dumps(summary, indent=2))
+        json_out.write_text(json.dumps({**summary, "safety_sets": safety}, indent=2))
+
+
+SAFETY_SETS = {
+    "development set (tuned on)": ("tests/safety/dev.yml",),
+    "sealed sets (never read, never tuned on)": (
+        "tests/sealed/safety_a.yml",
+        "tests/sealed/safety_b.yml",
+    ),
+}
+
+
+def _safety_figures(model: Path) -> dict[str, dict]:
+    """Figures only, per set: the sealed sets' messages are never printed."""
+    from bot.safety.evaluation import format_figures, score_set
+
+    results = {}
+    for title, names in SAFETY_SETS.items():
+        paths = [PROJECT_ROOT / n for n in names if (PROJECT_ROOT / n).exists()]
+        if not paths:
+            continue
+        figures = score_set(model, paths).figures()
+        click.echo(format_figures(title, figures))
+        results[title] = {k: list(v) if isinstance(v, tuple) else v for k, v in figures.items()}
+    return results
 
 
 # --- serving ----------------------------------------------------------------------------

@@ -32,9 +32,8 @@ REQUEST_HUMAN = "request_human"
 # Set by the safety layer for a message not in English (bot.safety.language); never predicted.
 OTHER_LANGUAGE = "other_language"
 NLU_FALLBACK = "nlu_fallback"
-ALL_INTENTS = (
-    FAQ_INTENTS | ADMIN_INTENTS | SAFETY_INTENTS | SMALLTALK_INTENTS | {REQUEST_HUMAN, OTHER_LANGUAGE}
-)
+ALL_INTENTS = FAQ_INTENTS | ADMIN_INTENTS | SAFETY_INTENTS | SMALLTALK_INTENTS
+ALL_INTENTS |= {REQUEST_HUMAN, OTHER_LANGUAGE}
 
 
 def handoff_reason(intent: str) -> str:

@@ -55,6 +55,14 @@ def action_settings(monkeypatch: pytest.MonkeyPatch, settings: Settings, loaded_
         cached.cache_clear()
 
 
+@pytest.fixture(scope="session")
+def messages():
+    """The vetted messages with the clinic's facts, as the actions load them."""
+    from bot.content.messages import Messages
+
+    return Messages.load(CONTENT_DIR)
+
+
 @pytest.fixture
 def dispatcher():
     from rasa_sdk.executor import CollectingDispatcher

@@ -31,6 +31,18 @@ def escalations_for(servers, sender: str) -> list[Escalation]:
         return session.scalars(select(Escalation).where(Escalation.conversation_id == sender)).all()
 
 
+def wait_for_escalations(servers, sender: str, count: int = 1) -> list[Escalation]:
+    """Urgent escalations are written in the background, after the emergency reply."""
+    import time
+
+    deadline = time.monotonic() + 20
+    while True:
+        rows = escalations_for(servers, sender)
+        if len(rows) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.1)
+
+
 def test_faq_answer_arrives_with_its_source(servers):
     [reply] = say(servers, "how long does the injection session take")
     assert reply["metadata"]["kind"] == "answer"
@@ -44,9 +56,9 @@ def test_urgent_report_gets_emergency_instruction_and_urgent_escalation(servers)
     [reply] = say(servers, "since my shots yesterday i can't swallow properly", sender)
     assert reply["metadata"]["kind"] == "urgent"
     assert reply["metadata"]["recorded"] is True
-    [row] = escalations_for(servers, sender)
+    [row] = wait_for_escalations(servers, sender)
     assert (row.priority, row.reason, row.status) == ("urgent", "urgent", "open")
-    assert row.matched_rule == "trouble swallowing"
+    assert row.matched_rule == "distant_spread"
     assert row.transcript[-1]["text"] == "since my shots yesterday i can't swallow properly"
 
 
@@ -235,3 +247,91 @@ def test_a_resent_message_opens_one_escalation(servers):
         status, replies = http_json("POST", f"{servers.rasa_url}/webhooks/rest/webhook", body)
         assert status == 200 and replies[0]["metadata"]["kind"] == "urgent"
     assert len(escalations_for(servers, sender)) == 1
+
+
+def test_a_lone_surrogate_in_an_urgent_report_still_opens_the_urgent_escalation(servers):
+    """The widget's maxlength can cut an emoji in half; the report must still get through."""
+    from tests.clients import Patient
+
+    patient = Patient(servers.web_url)
+    raw = (
+        b'{"message": "I can\'t breathe \\ud83d since my botox", "client_id": "'
+        + uuid.uuid4().hex.encode()
+        + b'"}'
+    )
+    status, body = patient.post(raw)
+    assert status == 200, body
+    [reply] = body["messages"]
+    assert reply["metadata"]["kind"] == "urgent"
+    rows = [r for r in escalations_for_text(servers, "since my botox")]
+    assert rows and rows[0].priority == "urgent"
+
+
+def escalations_for_text(servers, fragment: str) -> list[Escalation]:
+    import time
+
+    deadline = time.monotonic() + 20
+    while True:
+        with session_scope(servers.settings.database_url) as session:
+            rows = [
+                r
+                for r in session.scalars(select(Escalation)).all()
+                if any(fragment in (t.get("text") or "") for t in r.transcript or [])
+            ]
+        if rows or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.1)
+
+
+def test_a_lone_surrogate_over_rest_is_cleaned_and_the_report_is_urgent(servers):
+    sender = uuid.uuid4().hex
+    status, replies = http_json(
+        "POST",
+        f"{servers.rasa_url}/webhooks/rest/webhook",
+        {"sender": sender, "message": "my lips are swelling up since the shots \ud83d"},
+        timeout=30,
+    )
+    assert status == 200
+    assert replies[0]["metadata"]["kind"] == "urgent"
+    [row] = wait_for_escalations(servers, sender)
+    assert row.priority == "urgent" and "\ud83d" not in row.transcript[-1]["text"]
+
+
+@pytest.mark.parametrize("sender", ["clinic/web/1", "../../etc/passwd", "a\\b"])
+def test_a_sender_id_with_slashes_never_loses_the_urgent_escalation(servers, sender):
+    sender = f"{sender}-{uuid.uuid4().hex[:6]}"
+    [reply] = say(servers, "my husband collapsed and i can't wake him", sender)
+    assert reply["metadata"]["kind"] == "urgent" and reply["metadata"]["recorded"] is True
+    [row] = wait_for_escalations(servers, sender)
+    assert row.priority == "urgent"
+
+
+def test_suicidal_thoughts_get_the_crisis_line(servers, messages):
+    sender = uuid.uuid4().hex
+    [reply] = say(
+        servers, "everyone would be better off without me, i've saved up my pills", sender
+    )
+    meta = reply["metadata"]
+    assert meta["kind"] == "urgent" and meta["urgent_reply"] == "crisis"
+    assert reply["text"] == messages.text("crisis")
+    assert meta["crisis_line"] in reply["text"] and meta["emergency_number"] in reply["text"]
+    assert wait_for_escalations(servers, sender)[0].priority == "urgent"
+
+
+def test_a_spanish_emergency_gets_the_spanish_reply_and_an_urgent_escalation(servers, messages):
+    sender = uuid.uuid4().hex
+    [reply] = say(
+        servers, "mi esposo no puede hablar bien y tiene la cara caída de un lado", sender
+    )
+    assert reply["metadata"]["kind"] == "urgent"
+    assert reply["text"].startswith(messages.translated("urgent", "es"))
+    assert wait_for_escalations(servers, sender)[0].priority == "urgent"
+
+
+def test_a_question_in_german_gets_the_notice_in_german_and_goes_to_staff(servers, messages):
+    sender = uuid.uuid4().hex
+    [reply] = say(servers, "Wie lange dauert die Behandlung ungefähr?", sender)
+    assert reply["metadata"]["kind"] == "handoff" and reply["metadata"]["reason"] == "language"
+    assert reply["text"].startswith(messages.translated("language_notice", "de"))
+    [row] = escalations_for(servers, sender)
+    assert (row.priority, row.reason) == ("normal", "language")

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from bot.bootstrap import prepare_database
 from bot.cluster import LocalPostgres
 from bot.config import Settings
-from bot.content.messages import Messages
 from bot.db.models import PRIORITY_NORMAL, PRIORITY_URGENT, Escalation
 from bot.db.session import session_scope
 from bot.servers import ServerSet, http_json
@@ -42,11 +41,6 @@ def faulty(trained_model: Path, postgres: LocalPostgres, tmp_path_factory: pytes
     servers = start_servers(settings, trained_model)
     yield servers
     servers.stop()
-
-
-@pytest.fixture(scope="module")
-def messages() -> Messages:
-    return Messages.load(CONTENT_DIR)
 
 
 def say(servers: ServerSet, sender: str, text: str, client_id: str | None = None) -> list[dict]:

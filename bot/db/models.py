@@ -78,7 +78,8 @@ class Escalation(Base):
     id = Column(Integer, primary_key=True)
     dedup_key = Column(String(100), nullable=False)
     conversation_id = Column(String(255), nullable=False, index=True)
-    reason = Column(String(32), nullable=False)  # urgent | clinical | requested | admin | fallback | language
+    # urgent | clinical | requested | admin | fallback | language
+    reason = Column(String(32), nullable=False)
     priority = Column(String(16), nullable=False)  # urgent | normal
     status = Column(String(16), nullable=False, default=STATUS_OPEN)
     created_at = Column(DateTime, nullable=False, default=utcnow)

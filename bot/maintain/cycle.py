@@ -24,7 +24,7 @@ TRAINING_FILES = (
     "data",
     "requirements",
     "bot/nlu",
-    "bot/safety.py",
+    "bot/safety",
     "tests/nlu",
 )
 

@@ -25,6 +25,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 logger = logging.getLogger(__name__)
 
 EMBEDDING_DIM = 384
+# Message attribute: the embeddings of bot.safety.classifier.units(text), message first.
+UNIT_VECTORS = "minilm_unit_vectors"
 
 
 def default_model_dir() -> Path:
@@ -165,9 +167,17 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
-        """Featurizes incoming messages."""
+        """Featurizes incoming messages; a message of several sentences also gets each
+        sentence's embedding (``UNIT_VECTORS``), from the same batch, for the safety check."""
+        from bot.safety.classifier import units
+
         with_text = [m for m in messages if m.get(TEXT)]
-        vectors = self.encoder.encode([m.get(TEXT) for m in with_text])
-        for message, vector in zip(with_text, vectors, strict=False):
-            self.add_features_to_message(None, vector[np.newaxis, :], TEXT, message)
+        pieces = [units(m.get(TEXT)) for m in with_text]
+        vectors = self.encoder.encode([piece for group in pieces for piece in group])
+        start = 0
+        for message, group in zip(with_text, pieces, strict=False):
+            rows = vectors[start : start + len(group)]
+            start += len(group)
+            self.add_features_to_message(None, rows[:1], TEXT, message)
+            message.set(UNIT_VECTORS, rows)
         return messages

@@ -180,66 +180,69 @@ class SafetyRules(GraphComponent):
         original = message.get(INTENT) or {}
         predicted = original.get(INTENT_NAME_KEY)
         confidence = float(original.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
-        base = {"original_intent": predicted, "original_confidence": confidence}
         doc = self.detector.parse(text)
         guess = self.languages.guess(text)
-        language = guess.other_language or ENGLISH
-        match = self.detector.urgent(doc)
         probabilities = self._probabilities(message, text)
         p_urgent = float(probabilities[0]) if probabilities is not None else None
-        base.update(language=language, urgent_probability=_round(p_urgent))
+        base = {
+            "fired": True,
+            "original_intent": predicted,
+            "original_confidence": confidence,
+            "language": guess.other_language or ENGLISH,
+            "urgent_probability": None if p_urgent is None else round(p_urgent, 4),
+        }
+        match = self.detector.urgent(doc)
         if match is not None:
             category = self.detector.spec.categories[match.rule]
-            _set(message, self.config["urgent_intent"], {**base, "fired": True,
-                 "source": "rules", "rule": match.rule, "category": match.rule,
-                 "reply": category.reply, "matched": match.phrase, "clause": match.clause})  # fmt: skip
+            found = {"source": "rules", "rule": match.rule, "category": match.rule}
+            where = {"matched": match.phrase, "clause": match.clause}
+            _set(message, self.config["urgent_intent"], {**base, **found, **where,
+                 "reply": category.reply})  # fmt: skip
             return
         if p_urgent is not None and p_urgent >= self.config["urgent_threshold"]:
-            _set(message, self.config["urgent_intent"], {**base, "fired": True,
-                 "source": "classifier", "rule": "learned check", "reply": "urgent"})  # fmt: skip
+            found = {"source": "classifier", "rule": "learned check", "reply": "urgent"}
+            _set(message, self.config["urgent_intent"], {**base, **found})
             return
-        english_prediction = predicted in FAQ_INTENTS | ADMIN_INTENTS and confidence >= 0.5
-        if guess.language != ENGLISH or (not guess.english_only and not english_prediction):
+        understood = predicted in FAQ_INTENTS | ADMIN_INTENTS and confidence >= 0.5
+        if guess.language != ENGLISH or (not guess.english_only and not understood):
             # Not understood in English: never "out of scope" or "did you mean", a notice in
             # the patient's language and a person instead.
-            _set(message, self.config["language_intent"], {**base, "fired": True,
-                 "source": "language", "rule": f"language {language}"})  # fmt: skip
+            found = {"source": "language", "rule": f"language {base['language']}"}
+            _set(message, self.config["language_intent"], {**base, **found})
             return
         if predicted in set(self.config["overridable_intents"]):
-            clinical = self.detector.clinical(doc)
-            p_person = (
-                float(probabilities[0] + probabilities[1]) if probabilities is not None else 0.0
-            )
-            if clinical is not None or p_person >= self.config["clinical_threshold"]:
-                answer_first = (
-                    predicted in FAQ_INTENTS and confidence >= self.config["answer_first_confidence"]
-                )
-                details = (
-                    {"source": "rules", "rule": clinical.rule, "matched": clinical.phrase,
-                     "clause": clinical.clause}
-                    if clinical is not None
-                    else {"source": "classifier", "rule": "learned check (clinical)"}
-                )  # fmt: skip
-                _set(message, self.config["clinical_intent"],
-                     {**base, "fired": True, **details, "answer_first": answer_first})  # fmt: skip
+            found = self._personal_context(doc, probabilities)
+            if found is not None:
+                threshold = self.config["answer_first_confidence"]
+                found["answer_first"] = predicted in FAQ_INTENTS and confidence >= threshold
+                _set(message, self.config["clinical_intent"], {**base, **found})
                 return
         message.set(SAFETY_KEY, {**base, "fired": False}, add_to_output=True)
+
+    def _personal_context(self, doc: Any, probabilities: np.ndarray | None) -> dict | None:
+        """Why the message is a personal clinical question (rules first), or None."""
+        clinical = self.detector.clinical(doc)
+        if clinical is not None:
+            where = {"matched": clinical.phrase, "clause": clinical.clause}
+            return {"source": "rules", "rule": clinical.rule, **where}
+        if probabilities is not None:
+            if float(probabilities[0] + probabilities[1]) >= self.config["clinical_threshold"]:
+                return {"source": "classifier", "rule": "learned check (clinical)"}
+        return None
 
     def _probabilities(self, message: Message, text: str) -> np.ndarray | None:
         """[urgent, clinical, general] of the most urgent unit (message or sentence)."""
         if self.classifier is None:
             return None
-        from bot.nlu.minilm import shared_encoder
+        from bot.nlu.minilm import UNIT_VECTORS, shared_encoder
 
         pieces = units(text)
-        whole = _sentence_vector(message)
-        if whole is None:
+        vectors = message.get(UNIT_VECTORS)
+        if vectors is None or len(vectors) != len(pieces):
+            # Not featurized by MiniLMFeaturizer in this pipeline (or the text was cleaned
+            # here): embed all units in one batch.
             vectors = shared_encoder().encode(pieces)
-        elif len(pieces) > 1:
-            vectors = np.vstack([whole[np.newaxis, :], shared_encoder().encode(pieces[1:])])
-        else:
-            vectors = whole[np.newaxis, :]
-        rows = self.classifier.proba(pieces, vectors)
+        rows = self.classifier.proba(pieces, np.asarray(vectors))
         return rows[int(np.argmax(rows[:, 0]))]
 
 
@@ -257,10 +260,6 @@ def _sentence_vector(message: Message) -> np.ndarray | None:
     if sentence is None:
         return None
     return np.asarray(sentence.features).reshape(-1)
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
 
 
 def _set(message: Message, intent: str, safety: dict[str, Any]) -> None:

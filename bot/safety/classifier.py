@@ -60,7 +60,6 @@ class SafetyClassifier:
     def fit(
         cls, texts: list[str], labels: list[str], embeddings: np.ndarray, c: float = 4.0
     ) -> SafetyClassifier:
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
         vectorizer = _vectorizer()
@@ -79,13 +78,20 @@ class SafetyClassifier:
 
     def proba(self, texts: list[str], embeddings: np.ndarray) -> np.ndarray:
         """Probabilities per text, columns in :data:`LABELS` order."""
-        vectorizer = _vectorizer(self.vocabulary)
-        vectorizer.idf_ = self.idf
+        vectorizer = self._fitted_vectorizer()
         features = sp.hstack([sp.csr_matrix(embeddings), vectorizer.transform(texts)]).tocsr()
         scores = np.asarray(features @ self.coef.T) + self.intercept
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
         return exp / exp.sum(axis=1, keepdims=True)
+
+    def _fitted_vectorizer(self):  # noqa: ANN202 - sklearn's type
+        # Built once: constructing it from the vocabulary costs more than a prediction.
+        if getattr(self, "_vectorizer_cache", None) is None:
+            vectorizer = _vectorizer(self.vocabulary)
+            vectorizer.idf_ = self.idf
+            self._vectorizer_cache = vectorizer
+        return self._vectorizer_cache
 
     def save(self, directory: Path) -> None:
         np.savez(directory / "safety_classifier.npz", idf=self.idf, coef=self.coef,

@@ -147,7 +147,9 @@ class SafetyDetector:
         """The first sign that the writer asks about their own medicines, conditions or doses."""
         doc = self.parse(text) if isinstance(text, str) else doc_or_raise(text)
         cues = self.spec.cues
-        has_person = any(t.lower_ in cues.first_person or t.lower_ in cues.other_person for t in doc)
+        has_person = any(
+            t.lower_ in cues.first_person or t.lower_ in cues.other_person for t in doc
+        )
         spans = _earliest(self._clinical(doc, as_spans=True))
         # A minor symptom of one's own is the least specific reason: any other comes first.
         spans.sort(key=lambda s: s.label_ == "own symptom")
@@ -171,6 +173,13 @@ class SafetyDetector:
             key, number = self.nlp.vocab.strings[match_id].rsplit("|", 1)
             have.setdefault(key, set()).add(number)
         spans = []
+        text = doc.text  # built anew on every access
+        for category, phrase in self.spec.substrings:
+            at = text.find(phrase)
+            if at >= 0:
+                span = doc.char_span(at, at + len(phrase), label=category, alignment_mode="expand")
+                if span is not None:
+                    spans.append(span)
         for match_id, start, end in self._urgent(doc):
             key = self.nlp.vocab.strings[match_id]
             if len(have.get(key, ())) < self._requirements[key]:
@@ -187,8 +196,7 @@ class SafetyDetector:
         return {
             s
             for s in candidates
-            if any(a <= s.start and s.end <= b for a, b in negated)
-            or (s.start, s.end) in negated
+            if any(a <= s.start and s.end <= b for a, b in negated) or (s.start, s.end) in negated
         }
 
     def _negated_before(self, doc: Doc, start: int) -> bool:

@@ -88,6 +88,8 @@ class Cues:
 class SafetySpec:
     categories: dict[str, Category]
     cues: Cues
+    # (category, folded phrase) found as substrings: Chinese and Arabic phrases.
+    substrings: tuple[tuple[str, str], ...] = ()
 
     def unsigned(self) -> list[str]:
         """Categories (and the cue lists) no clinician has signed yet."""
@@ -135,15 +137,24 @@ def load_spec(directory: Path = SAFETY_DIR) -> SafetySpec:
             raise ValueError(f"red-flag category {category.id!r} is defined twice")
         categories[category.id] = category
     phrases_path = directory / "phrases.yml"
+    substrings: list[tuple[str, str]] = []
     if phrases_path.exists():
         phrases = yaml.safe_load(phrases_path.read_text(encoding="utf-8")) or {}
         for name, by_language in (phrases.get("red_flag_phrases") or {}).items():
             if name not in categories:
                 raise ValueError(f"phrases.yml names an unknown category {name!r}")
             for language, items in (by_language or {}).items():
-                categories[name].patterns.setdefault(f"phrases-{language}", []).extend(
-                    phrase_pattern(str(p)) for p in items or [] if str(p).strip()
-                )
+                for phrase in (str(p).strip() for p in items or []):
+                    if not phrase:
+                        continue
+                    if _NON_LATIN.search(phrase):
+                        # Scripts without spaces (Chinese) or with attached particles (Arabic):
+                        # found inside the text, not word by word.
+                        substrings.append((name, fold(phrase)))
+                    else:
+                        categories[name].patterns.setdefault(f"phrases-{language}", []).append(
+                            phrase_pattern(phrase)
+                        )
     # BaseLoader: every word stays a string (YAML 1.1 would read "no" and "on" as booleans).
     raw = yaml.load((directory / "cues.yml").read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
     reviewer, reviewed_on = _signed(raw.get("review"))
@@ -165,16 +176,12 @@ def load_spec(directory: Path = SAFETY_DIR) -> SafetySpec:
         no_symptoms=[str(p) for p in raw.get("no_symptoms") or []],
         signed=bool(reviewer) and PLACEHOLDER not in reviewer and bool(reviewed_on),
     )
-    return SafetySpec(categories, cues)
+    return SafetySpec(categories, cues, tuple(substrings))
 
 
 def phrase_pattern(phrase: str) -> str:
-    """A plain phrase from ``phrases.yml`` in the notation: its words, literally; a word in a
-    script without spaces (Chinese) or with attached particles (Arabic) is found inside words."""
-    words = fold(phrase).split()
-    return " ".join(
-        f"*{w}*" if _NON_LATIN.search(w) else re.sub(r"[|?*#@]", "", w) or w for w in words
-    )
+    """A plain phrase from ``phrases.yml`` in the notation: its words, literally."""
+    return " ".join(re.sub(r"[|?*#@]", "", w) or w for w in fold(phrase).split())
 
 
 # --- the notation -> spaCy Matcher token patterns ----------------------------------------

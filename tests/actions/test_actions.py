@@ -234,7 +234,9 @@ def test_clinical_question_on_an_faq_topic_gets_the_general_answer_then_the_hand
 ):
     safety = {"fired": True, "rule": "own symptom", "source": "rules",
               "original_intent": "ask_side_effects", "answer_first": True}  # fmt: skip
-    tracker = make_tracker("clinical_question", text="i still have a bruise, normal?", safety=safety)
+    tracker = make_tracker(
+        "clinical_question", text="i still have a bruise, normal?", safety=safety
+    )
     ActionHandoff().run(dispatcher, tracker, domain)
     kinds = [m["reply_metadata"]["kind"] for m in dispatcher.messages]
     assert kinds == ["answer", "handoff"]

@@ -99,7 +99,8 @@ def test_normal_escalation_failure_is_raised_not_hidden(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "sender", ["a/b", "../../etc/passwd", "x" * 255, "web-\u00e9\u4e2d", "back\\slash", ".", "nul\x00"]
+    "sender",
+    ["a/b", "../../etc/passwd", "x" * 255, "web-\u00e9\u4e2d", "back\\slash", ".", "nul\x00"],
 )
 def test_spool_file_names_never_come_from_the_sender_id(tmp_path, sender):
     """A sender id with '/' once raised FileNotFoundError and lost the urgent escalation."""
@@ -137,7 +138,9 @@ def test_record_urgent_is_durable_before_the_database_and_cleans_up(tmp_path, da
 
 
 def test_record_urgent_keeps_the_spool_file_while_the_database_is_down(tmp_path):
-    writer = EscalationWriter("sqlite:///" + str(tmp_path / "missing" / "db.sqlite"), tmp_path / "s")
+    writer = EscalationWriter(
+        "sqlite:///" + str(tmp_path / "missing" / "db.sqlite"), tmp_path / "s"
+    )
     writer._start_retry_thread = lambda: None
     assert writer.record_urgent(_request()) is True
     import threading

@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 
 from bot.safety import SafetyDetector
+from bot.safety.spec import load_spec
 
 
 @pytest.fixture(scope="module")
 def detector() -> SafetyDetector:
     return SafetyDetector()
 
-
-from bot.safety.spec import load_spec
 
 SPEC = load_spec()
 CATEGORY_FIRES = [(t, c.id) for c in SPEC.categories.values() for t in c.must_fire]
@@ -35,7 +34,10 @@ URGENT_FIRES = [
     ("where do i park? also my lips are swelling up since the shots", "allergic_reaction"),
     ("how much is the next session, btw my husband collapsed an hour ago", "fainting_collapse"),
     ("can i book for friday. oh and my face is drooping on the left side", "stroke_signs"),
-    ("do you validate parking, and one more thing, i took 15 sumatriptan today", "overdose_poisoning"),
+    (
+        "do you validate parking, and one more thing, i took 15 sumatriptan today",
+        "overdose_poisoning",
+    ),
     # negation scope: a negation in one clause does not switch off another clause
     ("no fever, but my face is drooping on one side", "stroke_signs"),
     ("i don't have a rash, my throat feels like it's closing", "allergic_reaction"),

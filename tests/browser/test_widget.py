@@ -197,6 +197,23 @@ def test_reload_restores_the_conversation_and_the_open_panel(page: Page):
     expect(panel(page)).to_be_hidden()  # closed stays closed
 
 
+def test_suicidal_thoughts_pin_the_crisis_line_with_the_emergency_number(page: Page):
+    crisis_line = CLINIC["crisis_line"]
+    open_chat(page)
+    ask(page, "honestly some nights i wish i could go to sleep and never wake up")
+    alert = page.get_by_role("alert")
+    expect(alert).to_be_visible(timeout=TIMEOUT_MS)
+    line = alert.get_by_role("link", name=f"Crisis line {crisis_line}")
+    expect(line).to_have_attribute("href", _tel(crisis_line))
+    expect(alert.get_by_role("link", name=f"Call {CLINIC['emergency_number']}")).to_be_visible()
+    ask(page, "does it hurt")
+    wait_until_answered(page)
+    expect(line).to_be_visible()  # still pinned above the conversation
+    page.reload()
+    restored = page.get_by_role("alert").get_by_role("link", name=f"Crisis line {crisis_line}")
+    expect(restored).to_be_visible()
+
+
 def test_urgent_alert_is_restored_from_the_history(page: Page):
     open_chat(page)
     ask(page, "since my injections yesterday i can't swallow properly")

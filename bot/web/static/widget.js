@@ -405,14 +405,16 @@
       node.appendChild(quickReplies(message.buttons));
     }
     if (kind === "urgent") {
-      showUrgent(meta.emergency_number || clinic.emergency, message.text || "");
+      showUrgent(meta.emergency_number || clinic.emergency, message.text || "", meta);
     }
     return node;
   }
 
   // The urgent alert is pinned above the log (outside the scrolling area) and stays there.
-  function showUrgent(number, text) {
+  // A crisis (suicidal thoughts) also pins the crisis line; an overdose, poison control.
+  function showUrgent(number, text, meta) {
     number = String(number || clinic.emergency);
+    meta = meta || {};
     if (state.urgentText === number + "\n" + text && !urgentBox.hidden) {
       return;
     }
@@ -425,6 +427,18 @@
     var call = link(telHref(number), "Call " + number, "cw-urgent__call");
     call.setAttribute("data-testid", "urgent-call");
     row.appendChild(call);
+    if (meta.crisis_line) {
+      var crisis = link(telHref(meta.crisis_line), "Crisis line " + meta.crisis_line,
+        "cw-urgent__call cw-urgent__call--crisis");
+      crisis.setAttribute("data-testid", "urgent-crisis-line");
+      row.appendChild(crisis);
+    }
+    if (meta.poison_control) {
+      var poison = link(telHref(meta.poison_control), "Poison Control " + meta.poison_control,
+        "cw-urgent__call cw-urgent__call--poison");
+      poison.setAttribute("data-testid", "urgent-poison-control");
+      row.appendChild(poison);
+    }
     urgentBox.appendChild(row);
     if (text) {
       urgentBox.appendChild(el("p", "cw-urgent__text", text));
