@@ -28,21 +28,16 @@ def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) ->
     """Records a normal-priority escalation and tells the patient what happens next."""
     safety = tracker.latest_message.get("safety") or {}
     language = safety.get("language") if reason == "language" else None
-    notice = messages().translated("language_notice", language) if language else None
     try:
         escalation_id = escalation_writer().write(
             escalation_request(tracker, reason, PRIORITY_NORMAL)
         )
     except SQLAlchemyError:
         logger.exception("handoff for conversation %s could not be recorded", tracker.sender_id)
-        text = messages().text("handoff_failed")
-        if notice:
-            text = f"{notice}\n\n{text}"
+        text = messages().bilingual("language_notice", language, "handoff_failed")
         reply(dispatcher, text, HANDOFF, reason=reason, recorded=False)
         return
-    text = messages().text(f"handoff_{reason}")
-    if notice:
-        text = f"{notice}\n\n{text}"
+    text = messages().bilingual("language_notice", language, f"handoff_{reason}")
     reply(
         dispatcher,
         text,

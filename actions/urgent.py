@@ -23,14 +23,6 @@ logger = logging.getLogger(__name__)
 URGENT_REPLIES = ("urgent", "crisis", "poison")
 
 
-def urgent_reply_text(reply_key: str, language: str | None) -> str:
-    """The vetted reply; for a report in another language, that language's version first."""
-    content = messages()
-    english = content.text(reply_key)
-    translated = content.translated(reply_key, language) if language else None
-    return f"{translated}\n\n{english}" if translated else english
-
-
 class ActionUrgentSymptoms(Action):
     """``action_urgent_symptoms``."""
 
@@ -48,7 +40,8 @@ class ActionUrgentSymptoms(Action):
             # patient gets the error reply (with the emergency number) and staff an urgent case.
             text, kind = messages().text("error"), ERROR
         else:
-            text, kind = urgent_reply_text(reply_key, safety.get("language")), URGENT
+            # For a report in another language, that language's version first.
+            text, kind = messages().bilingual(reply_key, safety.get("language")), URGENT
         # Sent first in the reply list, and nothing below can stop it: a failure to record is
         # logged at CRITICAL, never raised.
         metadata: dict[str, Any] = {

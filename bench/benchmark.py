@@ -165,10 +165,35 @@ def in_process_parse_ms(model_path: Path, texts: list[str]) -> list[float]:
         loop.close()
 
 
+SAFETY_SETS = {
+    "dev": [PROJECT_ROOT / "tests" / "safety" / "dev.yml"],
+    "sealed": [PROJECT_ROOT / "tests" / "sealed" / f"safety_{n}.yml" for n in ("a", "b")],
+}
+
+
+def safety_figures(model_path: Path) -> dict:
+    """Rates and counts on the development and sealed safety sets (figures only)."""
+    from bot.safety.evaluation import score_set
+
+    out: dict = {}
+    for name, paths in SAFETY_SETS.items():
+        figures = score_set(model_path, [p for p in paths if p.exists()]).figures()
+        out[name] = {}
+        for key, value in figures.items():
+            if isinstance(value, tuple):
+                hits, total = value
+                out[name][key] = {"n": hits, "of": total, "rate": hits / total if total else None}
+    return out
+
+
 def evaluate(model_path: Path, texts: list[str]) -> dict:
-    """Held-out summary and in-process parse latency of one model."""
+    """Held-out summary, safety sets and in-process parse latency of one model."""
     summary = evaluate_model(model_path, HELDOUT).summary()
-    return {"heldout": summary, "parse": latency_stats(in_process_parse_ms(model_path, texts))}
+    return {
+        "heldout": summary,
+        "safety": safety_figures(model_path),
+        "parse": latency_stats(in_process_parse_ms(model_path, texts)),
+    }
 
 
 def checked_post(url: str, body: dict) -> object:
@@ -266,6 +291,18 @@ TABLE = (
     ("held-out FAQ accuracy", ("heldout", "faq_accuracy"), "accuracy"),
     ("held-out overall accuracy", ("heldout", "accuracy"), "accuracy"),
     ("safety msgs answered as FAQ", ("heldout", "safety_to_faq"), "count"),
+    ("sealed: urgent recall", ("safety", "sealed", "urgent_recall", "rate"), "accuracy"),
+    ("sealed: urgent or lang. notice", ("safety", "sealed", "urgent_recall_or_language_notice",
+     "rate"), "accuracy"),  # fmt: skip
+    ("sealed: urgent -> FAQ/OOS/fallbk", ("safety", "sealed",
+     "urgent_answered_faq_admin_oos_fallback", "n"), "count"),  # fmt: skip
+    ("sealed: clinical -> FAQ alone", ("safety", "sealed", "clinical_answered_faq_alone", "n"),
+     "count"),  # fmt: skip
+    ("sealed: alarming general urgent", ("safety", "sealed", "alarming_general_treated_urgent",
+     "rate"), "accuracy"),  # fmt: skip
+    ("dev: urgent recall", ("safety", "dev", "urgent_recall", "rate"), "accuracy"),
+    ("dev: alarming general urgent", ("safety", "dev", "alarming_general_treated_urgent", "rate"),
+     "accuracy"),  # fmt: skip
     ("training s (cold)", ("train_cold_s",), "time"),
     ("parse p50 ms (in process)", ("parse", "p50_ms"), "time"),
     ("parse p95 ms (in process)", ("parse", "p95_ms"), "time"),

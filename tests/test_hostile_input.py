@@ -43,7 +43,7 @@ def _normal(text: str) -> str:
 def vetted_texts() -> set[str]:
     """Every text the assistant may send: the vetted answers and the fixed messages."""
     messages = Messages.load(CONTENT_DIR)
-    texts = {_normal(messages.text(key)) for key in messages.texts}
+    texts = {_normal(text) for text in messages.all_texts()}
     texts |= {_normal(spec.text) for spec in load_answer_specs(CONTENT_DIR / "answers.yml")}
     return texts
 

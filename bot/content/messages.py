@@ -44,6 +44,24 @@ class Messages:
         text = self.translations.get(key, {}).get(language or "")
         return " ".join(text.split()).format(**self.clinic) if text else None
 
+    def bilingual(self, key: str, language: str | None, english_key: str | None = None) -> str:
+        """The translation of ``key`` first (when there is one), then the English message
+        ``english_key`` (default ``key``): a wrong language guess still leaves the English."""
+        english = self.text(english_key or key)
+        translated = self.translated(key, language)
+        return f"{translated}\n\n{english}" if translated else english
+
+    def all_texts(self) -> set[str]:
+        """Every message text the assistant may send, translations combined as it sends them."""
+        texts = {self.text(key) for key in self.texts}
+        for key, by_language in self.translations.items():
+            english_keys = [key] if key in self.texts else []
+            if key == "language_notice":
+                english_keys = ["handoff_language", "handoff_failed"]
+            for language in by_language:
+                texts |= {self.bilingual(key, language, e) for e in english_keys}
+        return texts
+
     def button_list(self, key: str) -> list[dict[str, str]]:
         """Rasa buttons whose payload triggers the intent directly (``/intent``)."""
         return [

@@ -64,6 +64,12 @@ class SafetyRules(GraphComponent):
             # The learned check's urgent probability from which a message is urgent. Chosen
             # for recall on the development set (docs/safety.md has the precision it costs).
             "urgent_threshold": 0.4,
+            # ... when the rules found red-flag words and judged them not a report (negated,
+            # general, second-hand, past): the classifier must be surer to overrule them.
+            "judged_threshold": 0.75,
+            # ... when the message is not English: it gets a notice with the emergency number
+            # and a person anyway, and MiniLM reads English only.
+            "other_language_threshold": 0.7,
             # Urgent + clinical probability from which an FAQ prediction goes to staff.
             "clinical_threshold": 0.6,
             # FAQ confidence from which the general answer comes before a clinical handoff.
@@ -199,7 +205,7 @@ class SafetyRules(GraphComponent):
             _set(message, self.config["urgent_intent"], {**base, **found, **where,
                  "reply": category.reply})  # fmt: skip
             return
-        if p_urgent is not None and p_urgent >= self.config["urgent_threshold"]:
+        if p_urgent is not None and p_urgent >= self._urgent_threshold(doc, guess):
             found = {"source": "classifier", "rule": "learned check", "reply": "urgent"}
             _set(message, self.config["urgent_intent"], {**base, **found})
             return
@@ -218,6 +224,14 @@ class SafetyRules(GraphComponent):
                 _set(message, self.config["clinical_intent"], {**base, **found})
                 return
         message.set(SAFETY_KEY, {**base, "fired": False}, add_to_output=True)
+
+    def _urgent_threshold(self, doc: Any, guess: Any) -> float:
+        threshold = self.config["urgent_threshold"]
+        if self.detector.mentions(doc):
+            threshold = max(threshold, self.config["judged_threshold"])
+        if not guess.english_only:
+            threshold = max(threshold, self.config["other_language_threshold"])
+        return threshold
 
     def _personal_context(self, doc: Any, probabilities: np.ndarray | None) -> dict | None:
         """Why the message is a personal clinical question (rules first), or None."""

@@ -108,6 +108,12 @@ class SafetyDetector:
         doc = self.parse(text) if isinstance(text, str) else doc_or_raise(text)
         return list(self._reported(doc))
 
+    def mentions(self, text: str | Doc) -> bool:
+        """Whether any red-flag words occur at all, reported or not ("no trouble breathing",
+        "can it cause a stroke?"): the rules have judged such a message, not missed it."""
+        doc = self.parse(text) if isinstance(text, str) else doc_or_raise(text)
+        return bool(self._candidates(doc))
+
     def _reported(self, doc: Doc) -> Iterable[SafetyMatch]:
         candidates = self._candidates(doc)
         if not candidates:
@@ -165,7 +171,12 @@ class SafetyDetector:
 
     # --- helpers ------------------------------------------------------------------------
     def _candidates(self, doc: Doc) -> list[Span]:
-        """Pattern matches whose ``&`` requirements hold, one span per category and place."""
+        """Pattern matches whose ``&`` requirements hold (computed once per doc)."""
+        if "candidates" not in doc.user_data:
+            doc.user_data["candidates"] = self._find_candidates(doc)
+        return doc.user_data["candidates"]
+
+    def _find_candidates(self, doc: Doc) -> list[Span]:
         have: dict[str, set[str]] = {}
         for match_id, start, _ in self._required(doc):
             if self._negated_before(doc, start):

@@ -212,3 +212,35 @@ def test_every_topic_answered_by_a_rule_has_one_approved_answer():
     assert answered == set(FAQ_INTENTS)
     approved = {s.intent for s in APPROVED}
     assert answered <= approved
+
+
+def test_every_safety_message_is_translated_with_the_same_placeholders():
+    import re
+    import string
+
+    from bot.content.messages import Messages
+    from bot.safety.language import SUPPORTED
+
+    messages = Messages.load(CONTENT_DIR)
+    assert set(messages.translations) == {"language_notice", "urgent", "crisis", "poison"}
+    english = {"language_notice": "language_notice", "urgent": "urgent", "crisis": "crisis",
+               "poison": "poison"}  # fmt: skip
+    for key, by_language in messages.translations.items():
+        assert set(by_language) == set(SUPPORTED), key
+        wanted = {f for _, f, _, _ in string.Formatter().parse(messages.texts[english[key]]) if f}
+        for language, text in by_language.items():
+            found = {f for _, f, _, _ in string.Formatter().parse(text) if f}
+            assert found == wanted, (key, language)
+            assert not re.search(r"PLACEHOLDER", text)
+        # The numbers a frightened patient needs are in every language.
+        for language in by_language:
+            assert messages.clinic["emergency_number"] in messages.translated(key, language)
+
+
+def test_crisis_and_poison_numbers_are_clinic_facts():
+    from bot.content.messages import Messages
+
+    messages = Messages.load(CONTENT_DIR)
+    assert messages.clinic["crisis_line"] in messages.text("crisis")
+    assert messages.clinic["poison_control"] in messages.text("poison")
+    assert {"crisis_line", "poison_control"} <= set(messages.placeholders)
