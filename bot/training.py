@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config import PROJECT_ROOT
-from bot.intents import FAQ_INTENTS, SAFETY_INTENTS
+from bot.intents import CLINICAL, FAQ_INTENTS, SAFETY_INTENTS
 
 logger = logging.getLogger(__name__)
 
@@ -128,11 +128,17 @@ class Evaluation:
     """Held-out figures. ``predictions`` are (expected, predicted, confidence, text)."""
 
     predictions: list[tuple[str, str, float, str]] = field(default_factory=list)
+    # Per prediction: the FAQ topic answered before a clinical handoff ("answer first"), if any.
+    answered_first: list[str | None] = field(default_factory=list)
 
     @property
     def faq_accuracy(self) -> float:
-        faq = [p for p in self.predictions if p[0] in FAQ_INTENTS]
-        return sum(p[0] == p[1] for p in faq) / len(faq) if faq else 0.0
+        """FAQ messages that got the right vetted answer, alone or before a clinical handoff
+        (a personal question on an FAQ topic: docs/safety.md)."""
+        first = self.answered_first or [None] * len(self.predictions)
+        faq = [(p, a) for p, a in zip(self.predictions, first, strict=False) if p[0] in FAQ_INTENTS]
+        right = sum(p[0] == p[1] or (p[1] == CLINICAL and a == p[0]) for p, a in faq)
+        return right / len(faq) if faq else 0.0
 
     @property
     def accuracy(self) -> float:
@@ -187,6 +193,10 @@ def evaluate_model(model_path: Path, heldout: Path, progress: bool = False) -> E
             intent = result.get("intent") or {}
             evaluation.predictions.append(
                 (expected, intent.get("name"), float(intent.get("confidence") or 0.0), text)
+            )
+            safety = result.get("safety") or {}
+            evaluation.answered_first.append(
+                safety.get("original_intent") if safety.get("answer_first") else None
             )
 
     asyncio.run(parse_all())

@@ -63,13 +63,13 @@ class SafetyRules(GraphComponent):
             "safety_dir": "data/safety",
             # The learned check's urgent probability from which a message is urgent. Chosen
             # for recall on the development set (docs/safety.md has the precision it costs).
-            "urgent_threshold": 0.4,
+            "urgent_threshold": 0.5,
             # ... when the rules found red-flag words and judged them not a report (negated,
             # general, second-hand, past): the classifier must be surer to overrule them.
-            "judged_threshold": 0.75,
+            "judged_threshold": 0.6,
             # ... when the message is not English: it gets a notice with the emergency number
             # and a person anyway, and MiniLM reads English only.
-            "other_language_threshold": 0.7,
+            "other_language_threshold": 0.65,
             # Urgent + clinical probability from which an FAQ prediction goes to staff.
             "clinical_threshold": 0.6,
             # FAQ confidence from which the general answer comes before a clinical handoff.

@@ -166,6 +166,8 @@ class SafetyDetector:
             after = doc[span.end : span.end + 1].text.lower()
             if "list of" in before or after == "overuse":
                 continue  # "bring a list of my meds", "medication overuse headache": not advice
+            if span.label_ == "own symptom" and self._general(span.sent):
+                continue  # "will i bruise?": a general question about what may happen
             return _to_match(span)
         return None
 

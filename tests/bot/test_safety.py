@@ -125,6 +125,10 @@ CLINICAL_FIRES = [
 ]
 
 CLINICAL_DOES_NOT_FIRE = [
+    "will i bruise",  # a general question about what may happen
+    "will i have red marks on my forehead when i go back to work the next day",
+    "can someone explain it in plain english, im so tired of medical jargon",
+    "my husband asks how a few jabs in my forehead can stop a migraine",
     "how long does the session take",
     "does it hurt",
     "do i need to bring a list of my medications to the first appointment",
