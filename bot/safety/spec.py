@@ -62,6 +62,13 @@ class Category:
         return bool(self.reviewer) and PLACEHOLDER not in self.reviewer and bool(self.reviewed_on)
 
 
+# The word lists of cues.yml, each a field of Cues.
+WORD_LISTS = (
+    "negation", "ability", "fine", "clause_breaks", "first_person", "other_person", "now",
+    "report", "distant", "general", "question_general", "hearsay", "history",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Cues:
     """Word lists that scope a pattern match (``data/safety/cues.yml``)."""
@@ -160,19 +167,7 @@ def load_spec(directory: Path = SAFETY_DIR) -> SafetySpec:
     reviewer, reviewed_on = _signed(raw.get("review"))
     cues = Cues(
         macros={str(k): str(v) for k, v in (raw.get("macros") or {}).items()},
-        negation=_words(raw, "negation"),
-        ability=_words(raw, "ability"),
-        fine=_words(raw, "fine"),
-        clause_breaks=_words(raw, "clause_breaks"),
-        first_person=_words(raw, "first_person"),
-        other_person=_words(raw, "other_person"),
-        now=_words(raw, "now"),
-        report=_words(raw, "report"),
-        distant=_words(raw, "distant"),
-        general=_words(raw, "general"),
-        question_general=_words(raw, "question_general"),
-        hearsay=_words(raw, "hearsay"),
-        history=_words(raw, "history"),
+        **{name: _words(raw, name) for name in WORD_LISTS},
         no_symptoms=[str(p) for p in raw.get("no_symptoms") or []],
         signed=bool(reviewer) and PLACEHOLDER not in reviewer and bool(reviewed_on),
     )

@@ -55,34 +55,22 @@ def test_an_emergency_after_a_practical_question_is_urgent(agent):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("text", "reply"),
+    ("text", "intent", "safety"),
     [
-        ("i keep thinking everyone would be better off without me", "crisis"),
-        ("my toddler swallowed some of my migraine tablets", "poison"),
+        ("i keep thinking everyone would be better off without me",
+         "report_urgent_symptoms", {"reply": "crisis"}),
+        ("my toddler swallowed some of my migraine tablets",
+         "report_urgent_symptoms", {"reply": "poison"}),
+        ("desde ayer se me cae el párpado y no puedo tragar bien",
+         "report_urgent_symptoms", {"reply": "urgent", "language": "es"}),
+        ("¿Cuánto dura la sesión?", "other_language", {"language": "es"}),
+        ("Wie lange dauert die Sitzung?", "other_language", {"language": "de"}),
     ],
-)
-def test_crisis_and_poisoning_get_their_own_reply(agent, text, reply):
+)  # fmt: skip
+def test_the_reply_fits_the_crisis_and_the_language(agent, text, intent, safety):
     result = _parse(agent, text)
-    assert result["intent"]["name"] == "report_urgent_symptoms"
-    assert result["safety"]["reply"] == reply
-
-
-@pytest.mark.slow
-def test_a_spanish_emergency_is_urgent_in_spanish(agent):
-    result = _parse(agent, "desde ayer se me cae el párpado y no puedo tragar bien")
-    assert result["intent"]["name"] == "report_urgent_symptoms"
-    assert result["safety"]["language"] == "es"
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("text", "language"),
-    [("¿Cuánto dura la sesión?", "es"), ("Wie lange dauert die Sitzung?", "de")],
-)
-def test_a_question_in_another_language_gets_the_language_notice(agent, text, language):
-    result = _parse(agent, text)
-    assert result["intent"]["name"] == "other_language"
-    assert result["safety"]["language"] == language
+    assert result["intent"]["name"] == intent
+    assert {key: result["safety"].get(key) for key in safety} == safety
 
 
 @pytest.mark.slow
