@@ -45,7 +45,7 @@ from bot.web.charts import bar_chart
 blueprint = Blueprint("staff", __name__, url_prefix="/staff")
 
 IDLE_TIMEOUT_S = 30 * 60
-REASONS = ("urgent", "clinical", "requested", "admin", "fallback", "no_answer")
+REASONS = ("urgent", "clinical", "requested", "admin", "fallback", "no_answer", "language")
 
 
 def db():

@@ -201,6 +201,29 @@ def test_queue_filters(client, normal, urgent):
     assert ids("priority=nonsense") == [urgent, normal]  # unknown values are ignored
 
 
+def test_language_escalations_can_be_filtered_and_show_the_language(client, settings):
+    language = write_escalation(
+        settings.database_url,
+        EscalationRequest(
+            dedup_key=uuid.uuid4().hex,
+            conversation_id="web-lang",
+            reason="language",
+            priority="normal",
+            matched_rule="language de",
+            transcript=[
+                {"who": "patient", "text": "Wie lange dauert es?", "intent": "other_language",
+                 "safety": {"fired": True, "rule": "language de", "source": "language",
+                            "language": "de"}, "timestamp": 1.0},
+            ],  # fmt: skip
+        ),
+    )
+    login(client)
+    ids = [e["id"] for e in client.get("/staff/queue.json?reason=language").json["escalations"]]
+    assert ids == [language]
+    page = client.get(f"/staff/escalations/{language}").get_data(as_text=True)
+    assert "language de, by language" in page
+
+
 def test_case_workflow_and_audit_trail(client, urgent, settings):
     login(client)
     page = client.get(f"/staff/escalations/{urgent}").get_data(as_text=True)
