@@ -22,7 +22,6 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from bot.safety.clinical import CLINICAL_PATTERNS
 from bot.safety.spec import SAFETY_DIR, SafetySpec, compile_pattern, compile_phrase, fold, load_spec
 
 NEGEX_EXTENSION = "negex"
@@ -84,9 +83,10 @@ class SafetyDetector:
         )
         self._clinical = Matcher(self.nlp.vocab)
         self._clinical_needs_person: dict[str, bool] = {}
-        for name, (patterns, needs_person) in CLINICAL_PATTERNS.items():
-            self._clinical.add(name, patterns)
-            self._clinical_needs_person[name] = needs_person
+        for rule in self.spec.clinical:
+            compiled = [compile_phrase(p, self.spec.clinical_macros) for p in rule.patterns]
+            self._clinical.add(rule.name, compiled)
+            self._clinical_needs_person[rule.name] = rule.needs_person
         self._negex = _build_negex(self.nlp, sorted(cues.negation))
 
     @classmethod
@@ -156,8 +156,9 @@ class SafetyDetector:
         has_person = any(
             t.lower_ in cues.first_person or t.lower_ in cues.other_person for t in doc
         )
+        # Earliest first; a minor symptom of one's own, the least specific reason, only when
+        # nothing else matched.
         spans = _earliest(self._clinical(doc, as_spans=True))
-        # A minor symptom of one's own is the least specific reason: any other comes first.
         spans.sort(key=lambda s: s.label_ == "own symptom")
         for span in spans:
             if self._clinical_needs_person[span.label_] and not has_person:

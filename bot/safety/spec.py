@@ -92,16 +92,30 @@ class Cues:
 
 
 @dataclass(frozen=True)
+class ClinicalRule:
+    """One kind of personal clinical context (``data/safety/clinical.yml``)."""
+
+    name: str
+    needs_person: bool  # only with a first- or third-person word in the message
+    patterns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SafetySpec:
     categories: dict[str, Category]
     cues: Cues
     # (category, folded phrase) found as substrings: Chinese and Arabic phrases.
     substrings: tuple[tuple[str, str], ...] = ()
+    clinical: tuple[ClinicalRule, ...] = ()
+    # The macros of cues.yml plus clinical.yml's word lists (``@medicines``: any one of them).
+    clinical_macros: dict[str, str] = field(default_factory=dict)
+    clinical_signed: bool = False
 
     def unsigned(self) -> list[str]:
-        """Categories (and the cue lists) no clinician has signed yet."""
+        """Categories (and the cue lists, the clinical rules) no clinician has signed yet."""
         names = [c.id for c in self.categories.values() if not c.signed]
-        return names + ([] if self.cues.signed else ["cues"])
+        names += [] if self.cues.signed else ["cues"]
+        return names + ([] if self.clinical_signed or not self.clinical else ["clinical"])
 
 
 def _signed(review: dict[str, Any] | None) -> tuple[str, str | None]:
@@ -171,7 +185,28 @@ def load_spec(directory: Path = SAFETY_DIR) -> SafetySpec:
         no_symptoms=[str(p) for p in raw.get("no_symptoms") or []],
         signed=bool(reviewer) and PLACEHOLDER not in reviewer and bool(reviewed_on),
     )
-    return SafetySpec(categories, cues, tuple(substrings))
+    clinical, macros, clinical_signed = _load_clinical(directory / "clinical.yml", cues.macros)
+    return SafetySpec(categories, cues, tuple(substrings), clinical, macros, clinical_signed)
+
+
+def _load_clinical(
+    path: Path, macros: dict[str, str]
+) -> tuple[tuple[ClinicalRule, ...], dict[str, str], bool]:
+    if not path.exists():
+        return (), dict(macros), False
+    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
+    reviewer, reviewed_on = _signed(raw.get("review"))
+    lists = {str(k): "|".join(fold(str(w)) for w in v) for k, v in raw["word_lists"].items()}
+    rules = tuple(
+        ClinicalRule(
+            name=str(rule["name"]),
+            needs_person=str(rule.get("needs_person", "true")).lower() == "true",
+            patterns=tuple(str(p) for p in rule["patterns"]),
+        )
+        for rule in raw["rules"]
+    )
+    signed = bool(reviewer) and PLACEHOLDER not in reviewer and bool(reviewed_on)
+    return rules, {**macros, **lists}, signed
 
 
 def phrase_pattern(phrase: str) -> str:
@@ -188,7 +223,9 @@ def _token(word: str) -> dict[str, Any]:
     else:
         exact, regexes = [], []
         for alternative in word.split("|"):
-            if len(alternative) > 2 and alternative.startswith("*") and alternative.endswith("*"):
+            if alternative.startswith("\\") and len(alternative) > 1:
+                exact.append(alternative[1:])  # "\?": a literal question mark
+            elif len(alternative) > 2 and alternative.startswith("*") and alternative.endswith("*"):
                 regexes.append(re.escape(alternative[1:-1]))
             elif alternative.endswith("*") and len(alternative) > 1:
                 regexes.append("^" + re.escape(alternative[:-1]))
