@@ -145,6 +145,7 @@ SAFETY_SETS = {
     "sealed sets (never read, never tuned on)": (
         "tests/sealed/safety_a.yml",
         "tests/sealed/safety_b.yml",
+        "tests/sealed/safety_c.yml",
     ),
 }
 

@@ -14,7 +14,7 @@ from bot.config import PROJECT_ROOT
 from bot.safety.evaluation import format_figures, score_set
 
 DEV = [PROJECT_ROOT / "tests" / "safety" / "dev.yml"]
-SEALED = [PROJECT_ROOT / "tests" / "sealed" / f"safety_{name}.yml" for name in ("a", "b")]
+SEALED = [PROJECT_ROOT / "tests" / "sealed" / f"safety_{name}.yml" for name in ("a", "b", "c")]
 
 pytestmark = pytest.mark.slow
 
