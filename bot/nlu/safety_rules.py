@@ -69,7 +69,7 @@ class SafetyRules(GraphComponent):
             "judged_threshold": 0.6,
             # ... when the message is not English: it gets a notice with the emergency number
             # and a person anyway, and MiniLM reads English only.
-            "other_language_threshold": 0.65,
+            "other_language_threshold": 0.6,
             # Urgent + clinical probability from which an FAQ prediction goes to staff.
             "clinical_threshold": 0.6,
             # FAQ confidence from which the general answer comes before a clinical handoff.

@@ -127,23 +127,23 @@ class SafetyDetector:
         for span in candidates:
             category = self.spec.categories[span.label_]
             clause = span.sent
+            sentence = _sentence_of(doc, span)
+            general = self._general(clause) or (
+                "?" in sentence.text and self._has(sentence, cues.question_general | cues.general)
+            )
             if category.negation_proof:
                 # "I don't want to live" is the sign itself, never negated; only a general
                 # question with nobody in it ("can botox cause suicidal thoughts?") is not one.
-                if not (self._general(clause) and not self._personal(clause)):
+                if not (general and not self._personal(clause)):
                     yield _to_match(span)
                 continue
             if says_no_symptoms or span in negated or self._fine_after(span):
                 continue
             if self._has(clause, cues.hearsay):
                 continue
-            sentence = _sentence_of(doc, span)
             now = self._now(sentence)
             if self._has(clause, cues.history) or (not now and self._has(sentence, cues.history)):
                 continue  # "my dad had a stroke years ago"
-            general = self._general(clause) or (
-                "?" in sentence.text and self._has(sentence, cues.question_general | cues.general)
-            )
             if now and (personal or report or not general):
                 yield _to_match(span)
             elif not now and (personal or report) and not general:
