@@ -166,7 +166,7 @@ def in_process_parse_ms(model_path: Path, texts: list[str]) -> list[float]:
 
 
 SAFETY_SETS = {
-    "dev": [PROJECT_ROOT / "tests" / "safety" / "dev.yml"],
+    "dev": [PROJECT_ROOT / "tests" / "safety" / n for n in ("dev.yml", "dev2.yml")],
     "sealed": [PROJECT_ROOT / "tests" / "sealed" / f"safety_{n}.yml" for n in ("a", "b", "c")],
 }
 

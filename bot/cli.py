@@ -141,7 +141,7 @@ def evaluate(heldout: Path, json_out: Path | None) -> None:
 
 
 SAFETY_SETS = {
-    "development set (tuned on)": ("tests/safety/dev.yml",),
+    "development sets (tuned on)": ("tests/safety/dev.yml", "tests/safety/dev2.yml"),
     "sealed sets (never read, never tuned on)": (
         "tests/sealed/safety_a.yml",
         "tests/sealed/safety_b.yml",
