@@ -42,7 +42,7 @@ def test_development_set_urgent_messages_get_the_urgent_reply(dev, capsys):
     for key, value in dev.items():
         if key.startswith("urgent_recall[category="):
             hits, total = value
-            assert hits >= total - 1, key  # at most one miss per category
+            assert hits / total >= 0.9, key
 
 
 def test_development_set_personal_questions_reach_a_person(dev):
