@@ -71,7 +71,7 @@ class SafetyRules(GraphComponent):
             # and a person anyway, and MiniLM reads English only.
             "other_language_threshold": 0.6,
             # Urgent + clinical probability from which an FAQ prediction goes to staff.
-            "clinical_threshold": 0.6,
+            "clinical_threshold": 0.5,
             # FAQ confidence from which the general answer comes before a clinical handoff.
             "answer_first_confidence": 0.5,
             # Inverse regularisation strength of the learned check.
@@ -196,6 +196,9 @@ class SafetyRules(GraphComponent):
             "original_confidence": confidence,
             "language": guess.other_language or ENGLISH,
             "urgent_probability": None if p_urgent is None else round(p_urgent, 4),
+            "clinical_probability": (
+                None if probabilities is None else round(float(probabilities[1]), 4)
+            ),
         }
         match = self.detector.urgent(doc)
         if match is not None:

@@ -83,6 +83,7 @@ class SafetyDetector:
         )
         self._clinical = Matcher(self.nlp.vocab)
         self._clinical_needs_person: dict[str, bool] = {}
+        self._clinical_last = {rule.name: rule.last for rule in self.spec.clinical}
         for rule in self.spec.clinical:
             compiled = [compile_phrase(p, self.spec.clinical_macros) for p in rule.patterns]
             self._clinical.add(rule.name, compiled)
@@ -156,10 +157,9 @@ class SafetyDetector:
         has_person = any(
             t.lower_ in cues.first_person or t.lower_ in cues.other_person for t in doc
         )
-        # Earliest first; a minor symptom of one's own, the least specific reason, only when
-        # nothing else matched.
+        # Earliest first; the least specific reasons (``last: true``) only when nothing else.
         spans = _earliest(self._clinical(doc, as_spans=True))
-        spans.sort(key=lambda s: s.label_ == "own symptom")
+        spans.sort(key=lambda s: self._clinical_last[s.label_])
         for span in spans:
             if self._clinical_needs_person[span.label_] and not has_person:
                 continue

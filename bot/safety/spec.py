@@ -98,6 +98,7 @@ class ClinicalRule:
     name: str
     needs_person: bool  # only with a first- or third-person word in the message
     patterns: tuple[str, ...]
+    last: bool = False  # the least specific reasons: named only when nothing else matched
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,7 @@ def _load_clinical(
             name=str(rule["name"]),
             needs_person=str(rule.get("needs_person", "true")).lower() == "true",
             patterns=tuple(str(p) for p in rule["patterns"]),
+            last=str(rule.get("last", "false")).lower() == "true",
         )
         for rule in raw["rules"]
     )

@@ -113,6 +113,9 @@ CLINICAL_FIRES = [
     ("i was diagnosed with myasthenia gravis years ago", "own conditions"),
     ("is it normal that i still have a bruise where they injected me?", "own symptom"),
     ("is it riskier for people with my condition?", "own symptom"),
+    ("do the injection spots itch the next day? mine do, a bit", "own situation confirmed"),
+    ("is a bump normal a week after? i can still feel one", "own situation confirmed"),
+    ("does it work for migraine with aura? that's the type i get", "own situation confirmed"),
     ("should i stop taking my propranolol before the shots", "stop or change a medicine"),
     ("i get 12 headache days a month, do i count as chronic", "own headache pattern"),
     ("is it safe for me with my heart condition", "safe for me"),
@@ -125,6 +128,8 @@ CLINICAL_FIRES = [
 ]
 
 CLINICAL_DOES_NOT_FIRE = [
+    "does it hurt? i am scared",
+    "how long does it take? i have work after",
     "will i bruise",  # a general question about what may happen
     "will i have red marks on my forehead when i go back to work the next day",
     "can someone explain it in plain english, im so tired of medical jargon",
