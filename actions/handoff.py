@@ -18,20 +18,29 @@ from actions.common import (
     messages,
     reply,
 )
-from bot.db.models import PRIORITY_NORMAL
+from bot.db.models import PRIORITY_NORMAL, PRIORITY_URGENT
 from bot.intents import FAQ_INTENTS, handoff_reason
 
 logger = logging.getLogger(__name__)
 
 
-def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> None:
-    """Records a normal-priority escalation and tells the patient what happens next."""
+def hand_off(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, urgent: bool = False
+) -> None:
+    """Records an escalation (normal priority unless ``urgent``) and tells the patient what
+    happens next."""
     safety = tracker.latest_message.get("safety") or {}
     language = safety.get("language") if reason == "language" else None
+    priority = PRIORITY_URGENT if urgent else PRIORITY_NORMAL
+    escalation_id = None
     try:
-        escalation_id = escalation_writer().write(
-            escalation_request(tracker, reason, PRIORITY_NORMAL)
-        )
+        request = escalation_request(tracker, reason, priority)
+        if urgent:
+            # Never lost, never waited for: spooled first, written in the background.
+            recorded = escalation_writer().record_urgent(request)
+        else:
+            escalation_id = escalation_writer().write(request)
+            recorded = True
     except SQLAlchemyError:
         logger.exception("handoff for conversation %s could not be recorded", tracker.sender_id)
         text = messages().bilingual("language_notice", language, "handoff_failed")
@@ -43,8 +52,9 @@ def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) ->
         text,
         HANDOFF,
         reason=reason,
-        recorded=True,
+        recorded=recorded,
         escalation_id=escalation_id,
+        priority=priority,
         contact={k: messages().clinic[k] for k in ("name", "phone", "email", "hours")},
         **({"language": language} if language else {}),
     )
@@ -71,6 +81,11 @@ class ActionHandoff(Action):
         return []
 
 
+# A message nobody here can read that the learned check finds this likely to be urgent reaches
+# staff as urgent (the patient already has the emergency number in their language).
+LANGUAGE_URGENT_PROBABILITY = 0.3
+
+
 class ActionLanguageNotice(Action):
     """``action_language_notice``: a vetted notice in the patient's language, then staff."""
 
@@ -80,5 +95,7 @@ class ActionLanguageNotice(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        hand_off(dispatcher, tracker, "language")
+        safety = tracker.latest_message.get("safety") or {}
+        likely = (safety.get("urgent_probability") or 0.0) >= LANGUAGE_URGENT_PROBABILITY
+        hand_off(dispatcher, tracker, "language", urgent=likely)
         return []

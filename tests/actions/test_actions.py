@@ -353,3 +353,19 @@ def test_a_resent_widget_message_does_not_open_a_second_escalation(
         ActionUrgentSymptoms().run(CollectingDispatcher(), tracker, domain)
         _wait_for_escalations(action_settings.database_url)
     assert len(_escalations(action_settings.database_url)) == 1
+
+
+@pytest.mark.parametrize(("probability", "priority"), [(0.45, "urgent"), (0.05, "normal")])
+def test_a_message_in_another_language_that_may_be_urgent_reaches_staff_as_urgent(
+    action_settings, dispatcher, make_tracker, domain, probability, priority
+):
+    from actions.handoff import ActionLanguageNotice
+
+    safety = {"fired": True, "source": "language", "language": "de",
+              "urgent_probability": probability}  # fmt: skip
+    ActionLanguageNotice().run(dispatcher, make_tracker("other_language", safety=safety), domain)
+    message = _only_message(dispatcher)
+    assert message["reply_metadata"]["priority"] == priority
+    assert message["reply_metadata"]["recorded"] is True
+    [row] = _wait_for_escalations(action_settings.database_url)
+    assert (row.reason, row.priority) == ("language", priority)
