@@ -16,7 +16,6 @@ from bot.escalations import (
     conversation_transcript,
     request_for_latest_message,
 )
-from bot.notify import UrgentNotifier
 from bot.reply import ANSWER, ERROR, FALLBACK, HANDOFF, REPLY_METADATA_KEY, SMALLTALK, URGENT
 
 __all__ = ["ANSWER", "ERROR", "FALLBACK", "HANDOFF", "SMALLTALK", "URGENT"]
@@ -34,13 +33,7 @@ def messages() -> Messages:
 
 @lru_cache(maxsize=1)
 def escalation_writer() -> EscalationWriter:
-    config = settings()
-    notifier = (
-        UrgentNotifier(config.urgent_webhook_url, config.public_url)
-        if config.urgent_webhook_url
-        else None
-    )
-    return EscalationWriter(config.database_url, config.spool_dir, notifier)
+    return EscalationWriter.from_settings(settings())
 
 
 def reply(

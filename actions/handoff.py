@@ -8,7 +8,6 @@ from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.exc import SQLAlchemyError
 
 from actions.common import (
     HANDOFF,
@@ -41,7 +40,7 @@ def hand_off(
         else:
             escalation_id = escalation_writer().write(request)
             recorded = True
-    except SQLAlchemyError:
+    except Exception:  # noqa: BLE001 - whatever failed, the patient is told to call
         logger.exception("handoff for conversation %s could not be recorded", tracker.sender_id)
         text = messages().bilingual("language_notice", language, "handoff_failed")
         reply(dispatcher, text, HANDOFF, reason=reason, recorded=False)

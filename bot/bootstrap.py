@@ -25,4 +25,4 @@ def prepare_database(settings: Settings) -> int:
     """Migrates, loads content, and writes spooled urgent escalations; returns how many wait."""
     upgrade(settings.database_url)
     load_content(settings)
-    return EscalationWriter(settings.database_url, settings.spool_dir).flush_spool()
+    return EscalationWriter.from_settings(settings).flush_spool()

@@ -535,7 +535,7 @@ def escalations_flush(settings: Settings) -> None:
     """Write urgent escalations spooled to var/spool/ while the database was unreachable."""
     from bot.escalations import EscalationWriter
 
-    waiting = EscalationWriter(settings.database_url, settings.spool_dir).flush_spool()
+    waiting = EscalationWriter.from_settings(settings).flush_spool()
     click.echo(f"{waiting} still waiting")
     if waiting:
         sys.exit(1)

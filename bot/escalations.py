@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from bot.config import Settings
 from bot.db.models import PRIORITY_URGENT, STATUS_OPEN, Escalation, utcnow
 from bot.db.session import session_scope
 from bot.notify import UrgentNotifier
@@ -97,6 +98,12 @@ def request_for_latest_message(
 
 def write_escalation(database_url: str, request: EscalationRequest) -> int:
     """Insert the escalation (once per ``dedup_key``) and return its id."""
+    return insert_escalation(database_url, request)[0]
+
+
+def insert_escalation(database_url: str, request: EscalationRequest) -> tuple[int, bool]:
+    """Insert the escalation once per ``dedup_key``; returns its id and whether this call
+    created it (False when an earlier attempt, a resend or the spool already had)."""
     try:
         with session_scope(database_url) as session:
             row = Escalation(
@@ -112,16 +119,15 @@ def write_escalation(database_url: str, request: EscalationRequest) -> int:
             )
             session.add(row)
             session.flush()
-            return row.id
+            return row.id, True
     except IntegrityError:
-        # Already written by an earlier attempt (a retry after a timeout, or the spool).
         with session_scope(database_url) as session:
             existing = session.scalars(
                 select(Escalation.id).where(Escalation.dedup_key == request.dedup_key)
             ).first()
             if existing is None:
                 raise
-            return existing
+            return existing, False
 
 
 class EscalationWriter:
@@ -135,6 +141,18 @@ class EscalationWriter:
         self.notifier = notifier
         self._retry_thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        # Spool files a background write is handling right now: the retry loop leaves them be.
+        self._in_flight: set[str] = set()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EscalationWriter:
+        """The writer every process uses: the same spool and the same urgent notifier."""
+        notifier = (
+            UrgentNotifier(settings.urgent_webhook_url, settings.public_url)
+            if settings.urgent_webhook_url
+            else None
+        )
+        return cls(settings.database_url, settings.spool_dir, notifier)
 
     def write(self, request: EscalationRequest, spool_on_failure: bool = True) -> int | None:
         """Write now; returns the id, or None when an urgent one was spooled for retry
@@ -146,7 +164,15 @@ class EscalationWriter:
         attempts = len(RETRY_DELAYS_S) + 1 if request.priority == PRIORITY_URGENT else 1
         for attempt in range(attempts):
             try:
-                escalation_id = write_escalation(self.database_url, request)
+                escalation_id, created = insert_escalation(self.database_url, request)
+            except SQLAlchemyError as error:
+                logger.error("escalation write failed (attempt %d): %s", attempt + 1, error)
+                if request.priority != PRIORITY_URGENT:
+                    raise
+                if attempt < len(RETRY_DELAYS_S):
+                    time.sleep(RETRY_DELAYS_S[attempt])
+                continue
+            if created:
                 logger.info(
                     "escalation %s created: reason=%s priority=%s",
                     escalation_id,
@@ -154,13 +180,7 @@ class EscalationWriter:
                     request.priority,
                 )
                 self._notify(escalation_id, request)
-                return escalation_id
-            except SQLAlchemyError as error:
-                logger.error("escalation write failed (attempt %d): %s", attempt + 1, error)
-                if request.priority != PRIORITY_URGENT:
-                    raise
-                if attempt < len(RETRY_DELAYS_S):
-                    time.sleep(RETRY_DELAYS_S[attempt])
+            return escalation_id
         if spool_on_failure and not self._spool(request):
             raise RuntimeError("urgent escalation could be neither written nor spooled")
         return None
@@ -188,6 +208,9 @@ class EscalationWriter:
         Returns True when it is safely on disk; False when the disk refused (logged at
         CRITICAL), in which case the background write, with its retries, is the only copy.
         """
+        name = self.spool_path(request.dedup_key).name
+        with self._lock:
+            self._in_flight.add(name)
         spooled = self._spool(request, start_retry=False)
         # Not a daemon: the interpreter waits for the write before it exits.
         threading.Thread(
@@ -196,6 +219,7 @@ class EscalationWriter:
         return spooled
 
     def _write_spooled(self, request: EscalationRequest, spooled: bool) -> None:
+        path = self.spool_path(request.dedup_key)
         try:
             escalation_id = self.write(request, spool_on_failure=not spooled)
         except Exception:  # noqa: BLE001 - log loudly; the spool file keeps the request
@@ -205,12 +229,16 @@ class EscalationWriter:
                 exc_info=True,
             )
             escalation_id = None
-        if escalation_id is None:
-            if spooled:
-                self._start_retry_thread()
-            return
-        if spooled:
-            self.spool_path(request.dedup_key).unlink(missing_ok=True)
+        try:
+            if escalation_id is not None and spooled:
+                path.unlink(missing_ok=True)
+        except OSError:
+            logger.error("spool file %s could not be removed", path.name, exc_info=True)
+        finally:
+            with self._lock:
+                self._in_flight.discard(path.name)
+        if escalation_id is None and spooled:
+            self._start_retry_thread()
 
     def spool_path(self, dedup_key: str) -> Path:
         """The spool file of one request: named by a hash, never by the sender's own text."""
@@ -222,7 +250,7 @@ class EscalationWriter:
         path = self.spool_path(request.dedup_key)
         try:
             self.spool_dir.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(".tmp")
+            temporary = path.with_suffix(f".{threading.get_ident()}.tmp")
             temporary.write_text(json.dumps(asdict(request)), encoding="utf-8")
             temporary.replace(path)  # atomic: the retry loop never reads half a file
         except (OSError, ValueError, TypeError):
@@ -246,32 +274,64 @@ class EscalationWriter:
 
     def _start_retry_thread(self) -> None:
         with self._lock:
-            if self._retry_thread and self._retry_thread.is_alive():
-                return
+            if self._retry_thread is not None:
+                return  # the running loop re-checks the spool under this lock before it ends
             self._retry_thread = threading.Thread(
                 target=self._retry_until_empty, name="urgent-spool-retry", daemon=True
             )
             self._retry_thread.start()
 
     def _retry_until_empty(self) -> None:
-        while self.flush_spool() > 0:
+        while True:
+            try:
+                waiting = self.flush_spool()
+            except Exception:  # noqa: BLE001 - the loop must outlive any one bad pass
+                logger.critical("spool retry pass failed", exc_info=True)
+                waiting = 1
+            if waiting == 0:
+                with self._lock:
+                    # A file spooled after the pass above keeps the loop alive; otherwise the
+                    # next _start_retry_thread (which waits for this lock) starts a new loop.
+                    if not self.pending():
+                        self._retry_thread = None
+                        return
             time.sleep(SPOOL_RETRY_INTERVAL_S)
 
     def pending(self) -> list[Path]:
         return sorted(self.spool_dir.glob("escalation-*.json")) if self.spool_dir.exists() else []
 
     def flush_spool(self) -> int:
-        """Try every spooled escalation once; returns how many are still waiting."""
+        """Try every spooled escalation once; returns how many are still waiting.
+
+        A file that cannot be read as a request is renamed ``*.unreadable`` and logged at
+        CRITICAL (for a person to look at), so that it neither blocks the others nor loops.
+        """
         waiting = 0
         for path in self.pending():
+            with self._lock:
+                in_flight = path.name in self._in_flight
+            if in_flight:
+                waiting += 1  # its own background write is on it
+                continue
             try:
                 request = EscalationRequest(**json.loads(path.read_text(encoding="utf-8")))
-                escalation_id = write_escalation(self.database_url, request)
-            except SQLAlchemyError as error:
+            except FileNotFoundError:
+                continue  # written and removed by a background write meanwhile
+            except Exception:  # noqa: BLE001 - see the docstring
+                logger.critical("SPOOLED ESCALATION UNREADABLE: %s", path.name, exc_info=True)
+                try:
+                    path.replace(path.with_suffix(".unreadable"))
+                except OSError:
+                    waiting += 1  # still there: keep the loop (and its CRITICAL log) going
+                continue
+            try:
+                escalation_id, created = insert_escalation(self.database_url, request)
+            except Exception as error:  # noqa: BLE001 - keep it spooled and try the rest
                 waiting += 1
                 logger.critical("spooled urgent escalation %s still not written: %s", path, error)
                 continue
-            path.unlink()
+            path.unlink(missing_ok=True)
             logger.warning("spooled escalation %s written as id %s", path.name, escalation_id)
-            self._notify(escalation_id, request)
+            if created:
+                self._notify(escalation_id, request)
         return waiting

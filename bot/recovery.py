@@ -40,8 +40,7 @@ def _writer():  # noqa: ANN202
     from bot.config import load_settings
     from bot.escalations import EscalationWriter
 
-    settings = load_settings()
-    return EscalationWriter(settings.database_url, settings.spool_dir)
+    return EscalationWriter.from_settings(load_settings())
 
 
 def _text(key: str) -> str:

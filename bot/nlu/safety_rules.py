@@ -212,6 +212,11 @@ class SafetyRules(GraphComponent):
             found = {"source": "classifier", "rule": "learned check", "reply": "urgent"}
             _set(message, self.config["urgent_intent"], {**base, **found})
             return
+        if predicted == self.config["urgent_intent"]:
+            # The intent classifier already found an emergency: the language check may only
+            # add the language (for the reply), never move it to a notice.
+            message.set(SAFETY_KEY, {**base, "fired": False}, add_to_output=True)
+            return
         understood = predicted in FAQ_INTENTS | ADMIN_INTENTS and confidence >= 0.5
         if guess.language != ENGLISH or (not guess.english_only and not understood):
             # Not understood in English: never "out of scope" or "did you mean", a notice in

@@ -369,3 +369,22 @@ def test_a_message_in_another_language_that_may_be_urgent_reaches_staff_as_urgen
     assert message["reply_metadata"]["recorded"] is True
     [row] = _wait_for_escalations(action_settings.database_url)
     assert (row.reason, row.priority) == ("language", priority)
+
+
+def test_an_urgent_language_handoff_that_cannot_be_recorded_still_tells_the_patient(
+    action_settings, dispatcher, make_tracker, domain, monkeypatch
+):
+    import actions.handoff
+    from actions.handoff import ActionLanguageNotice
+
+    class DiskFull:
+        def record_urgent(self, request):
+            raise OSError("No space left on device")
+
+    monkeypatch.setattr(actions.handoff, "escalation_writer", lambda: DiskFull())
+    safety = {"fired": True, "source": "language", "language": "de",
+              "urgent_probability": 0.9}  # fmt: skip
+    ActionLanguageNotice().run(dispatcher, make_tracker("other_language", safety=safety), domain)
+    message = _only_message(dispatcher)
+    assert message["reply_metadata"]["recorded"] is False
+    assert "couldn't pass your message on" in message["text"]

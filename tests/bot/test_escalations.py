@@ -87,8 +87,117 @@ def test_spool_retry_thread_writes_it_in_the_background(tmp_path, database_url):
     writer.database_url = database_url
     del writer._start_retry_thread  # the real retry loop
     writer._start_retry_thread()
-    writer._retry_thread.join(timeout=10)
+    _wait_until(lambda: not writer.pending() and writer._retry_thread is None)
     assert writer.pending() == []
+
+
+def _wait_until(condition, timeout_s: float = 10.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+class _RecordingNotifier:
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str]] = []
+
+    def send_in_background(self, escalation_id: int, reason: str) -> None:
+        self.sent.append((escalation_id, reason))
+
+
+def test_a_resent_urgent_message_is_announced_once(tmp_path, database_url):
+    notifier = _RecordingNotifier()
+    writer = EscalationWriter(database_url, tmp_path / "spool", notifier)
+    first = writer.write(_request())
+    assert writer.write(_request()) == first
+    assert notifier.sent == [(first, "urgent")]
+
+
+def test_flush_after_a_background_write_neither_fails_nor_announces_again(
+    tmp_path, database_url, monkeypatch
+):
+    """The background write and the retry loop can both reach one spool file."""
+    notifier = _RecordingNotifier()
+    writer = EscalationWriter(database_url, tmp_path / "spool", notifier)
+    assert writer._spool(_request(), start_retry=False)
+    written = writer.write(_request())  # the background write: inserts and announces
+    real_insert = escalations_module.insert_escalation
+
+    def insert_then_lose_the_file(url, request):
+        result = real_insert(url, request)
+        writer.spool_path(request.dedup_key).unlink()  # ... and removes the file first
+        return result
+
+    monkeypatch.setattr(escalations_module, "insert_escalation", insert_then_lose_the_file)
+    assert writer.flush_spool() == 0
+    assert notifier.sent == [(written, "urgent")]
+
+
+def test_an_unreadable_spool_file_is_set_aside_and_the_others_are_written(
+    tmp_path, database_url, caplog
+):
+    writer = EscalationWriter(database_url, tmp_path / "spool")
+    assert writer._spool(_request(key="conv-1:good"), start_retry=False)
+    broken = writer.spool_dir / "escalation-0000.json"
+    broken.write_text("{not json", encoding="utf-8")
+    with caplog.at_level("CRITICAL"):
+        assert writer.flush_spool() == 0
+    assert writer.pending() == []
+    assert (writer.spool_dir / "escalation-0000.unreadable").exists()
+    assert "UNREADABLE" in caplog.text
+    with session_scope(database_url) as session:
+        assert session.scalars(select(Escalation.dedup_key)).all() == ["conv-1:good"]
+
+
+def test_a_file_spooled_as_the_retry_loop_ends_is_still_written(
+    tmp_path, database_url, monkeypatch
+):
+    """The loop once ended on an empty pass while a new file had just arrived."""
+    writer = EscalationWriter(database_url, tmp_path / "spool")
+    real_flush = writer.flush_spool
+    passes = []
+
+    def flush_that_misses_the_late_file() -> int:
+        passes.append(1)
+        if len(passes) == 1:
+            writer._spool(_request(key="conv-1:late"), start_retry=False)
+            return 0  # this pass looked before the file arrived
+        return real_flush()
+
+    monkeypatch.setattr(writer, "flush_spool", flush_that_misses_the_late_file)
+    writer._start_retry_thread()
+    _wait_until(lambda: writer._retry_thread is None)
+    assert writer.pending() == []
+    assert len(passes) >= 2
+
+
+def test_a_retry_pass_that_raises_does_not_end_the_loop(tmp_path, database_url, monkeypatch):
+    writer = EscalationWriter(database_url, tmp_path / "spool")
+    assert writer._spool(_request(), start_retry=False)
+    real_flush = writer.flush_spool
+    passes = []
+
+    def flush_that_fails_once() -> int:
+        passes.append(1)
+        if len(passes) == 1:
+            raise OSError("disk hiccup")
+        return real_flush()
+
+    monkeypatch.setattr(writer, "flush_spool", flush_that_fails_once)
+    writer._start_retry_thread()
+    _wait_until(lambda: writer._retry_thread is None)
+    assert writer.pending() == []
+
+
+def test_every_writer_built_from_settings_announces_urgent_escalations(tmp_path):
+    from bot.config import Settings
+
+    settings = Settings(database_url="sqlite://", urgent_webhook_url="http://127.0.0.1:9/hook")
+    assert EscalationWriter.from_settings(settings).notifier is not None
+    quiet = Settings(database_url="sqlite://")
+    assert EscalationWriter.from_settings(quiet).notifier is None
 
 
 def test_normal_escalation_failure_is_raised_not_hidden(tmp_path):

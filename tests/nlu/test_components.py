@@ -191,3 +191,27 @@ def test_safety_rules_without_a_learned_check_load_and_use_the_rules(tmp_path):
     context = ExecutionContext(GraphSchema({}), "test")
     loaded = SafetyRules.load({}, LocalModelStorage(tmp_path), Resource("none"), context)
     assert loaded.classifier is None
+
+
+def test_the_language_check_never_moves_an_urgent_prediction_to_a_notice():
+    """A message the intent classifier already called urgent stays urgent in any language."""
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.safety_rules import SafetyRules
+    from bot.safety.language import LanguageGuess
+
+    class Portuguese:
+        def guess(self, text):
+            return LanguageGuess("pt", "pt")
+
+    component = SafetyRules({}, languages=Portuguese())
+    urgent = {"name": "report_urgent_symptoms", "confidence": 0.8}
+    message = Message(data={"text": "tenho uma pergunta sobre isso", "intent": urgent})
+    component.process([message])
+    assert message.get("intent")["name"] == "report_urgent_symptoms"
+    assert message.get("safety")["language"] == "pt"
+
+    faq = {"name": "faq_duration", "confidence": 0.4}
+    other = Message(data={"text": "quanto tempo demora", "intent": faq})
+    component.process([other])
+    assert other.get("intent")["name"] == "other_language"  # the check itself still works
