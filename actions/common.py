@@ -8,14 +8,14 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.config import Settings, load_settings
-from bot.content.messages import Messages
-from bot.escalations import (
+from bot.cases.escalations import (
     EscalationRequest,
     EscalationWriter,
     conversation_transcript,
     request_for_latest_message,
 )
+from bot.config import Settings, load_settings
+from bot.content.messages import Messages
 from bot.reply import ANSWER, ERROR, FALLBACK, HANDOFF, REPLY_METADATA_KEY, SMALLTALK, URGENT
 
 __all__ = ["ANSWER", "ERROR", "FALLBACK", "HANDOFF", "SMALLTALK", "URGENT"]
@@ -43,7 +43,7 @@ def reply(
     buttons: list[dict[str, str]] | None = None,
     **metadata: Any,
 ) -> None:
-    """Sends one bot message with its reply metadata (see ``bot.channels``)."""
+    """Sends one bot message with its reply metadata (see ``bot.rasa_server.channels``)."""
     dispatcher.utter_message(
         text=text, buttons=buttons or [], **{REPLY_METADATA_KEY: {"kind": kind, **metadata}}
     )

@@ -49,8 +49,8 @@ from bench.load import (  # noqa: E402
 )
 from bot.cli import HELDOUT  # noqa: E402
 from bot.config import PROJECT_ROOT  # noqa: E402
-from bot.servers import ServerError, ServerSet, http_json  # noqa: E402
-from bot.training import evaluate_model, load_nlu_examples, train  # noqa: E402
+from bot.maintain.training import evaluate_model, load_nlu_examples, train  # noqa: E402
+from bot.ops.servers import ServerError, ServerSet, http_json  # noqa: E402
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 WARMUP_PARSES = 3

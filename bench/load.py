@@ -45,7 +45,7 @@ if str(ROOT) not in sys.path:  # `python bench/load.py` puts bench/, not the roo
 
 from bot.config import PROJECT_ROOT, Settings  # noqa: E402
 from bot.intents import ADMIN_INTENTS, CLINICAL, FAQ_INTENTS, REQUEST_HUMAN  # noqa: E402
-from bot.servers import ServerSet  # noqa: E402
+from bot.ops.servers import ServerSet  # noqa: E402
 
 HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"
 WEBHOOK_PATH = "/webhooks/rest/webhook"
@@ -101,7 +101,7 @@ def texts_by_intent(path: Path = HELDOUT) -> dict[str, list[str]]:
     Raises:
         ValueError: The file lacks an intent the conversations need.
     """
-    from bot.training import load_nlu_examples
+    from bot.maintain.training import load_nlu_examples
 
     grouped: dict[str, list[str]] = {}
     for intent, text in load_nlu_examples(path):
@@ -472,7 +472,7 @@ def serving(
     Yields:
         The started servers.
     """
-    from bot.bootstrap import prepare_database
+    from bot.ops.bootstrap import prepare_database
 
     var_dir = work_dir / "var"
     settings = Settings(

@@ -16,11 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.bootstrap import prepare_database  # noqa: E402
 from bot.config import PROJECT_ROOT, Settings  # noqa: E402
 from bot.maintain import cycle  # noqa: E402
-from bot.servers import ServerSet  # noqa: E402
-from bot.training import inputs_hash, train  # noqa: E402
+from bot.maintain.training import inputs_hash, train  # noqa: E402
+from bot.ops.bootstrap import prepare_database  # noqa: E402
+from bot.ops.servers import ServerSet  # noqa: E402
 
 GOAL_S = 180
 

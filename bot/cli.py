@@ -96,7 +96,7 @@ def _unsigned_safety(settings: Settings) -> list[str]:
 @click.pass_obj
 def content_load(settings: Settings) -> None:
     """Load the vetted answers into the database (new versions only)."""
-    from bot.bootstrap import load_content
+    from bot.ops.bootstrap import load_content
 
     try:
         changed = load_content(settings)
@@ -110,7 +110,7 @@ def content_load(settings: Settings) -> None:
 @click.option("--force", is_flag=True, help="Train even if a model for these inputs exists.")
 def train(force: bool) -> None:
     """Train the model if its inputs (data, config, components) changed."""
-    from bot.training import train as train_model
+    from bot.maintain.training import train as train_model
 
     path, seconds = train_model(MODELS_DIR, force=force)
     if seconds is None:
@@ -125,8 +125,8 @@ def train(force: bool) -> None:
 def evaluate(heldout: Path, json_out: Path | None) -> None:
     """Score the current model on the held-out file (safety layer and fallback included) and
     on the safety sets (development and sealed): figures only."""
-    from bot.training import evaluate_model
-    from bot.training import train as train_model
+    from bot.maintain.training import evaluate_model
+    from bot.maintain.training import train as train_model
 
     path, _ = train_model(MODELS_DIR)
     evaluation = evaluate_model(path, heldout)
@@ -168,8 +168,8 @@ def _safety_figures(model: Path) -> dict[str, dict]:
 # --- serving ----------------------------------------------------------------------------
 def prepare(settings: Settings) -> Path:
     """Everything the servers need: schema, content, a trained model. Returns the model."""
-    from bot.bootstrap import prepare_database
-    from bot.training import train as train_model
+    from bot.maintain.training import train as train_model
+    from bot.ops.bootstrap import prepare_database
 
     waiting = prepare_database(settings)
     if waiting:
@@ -198,7 +198,7 @@ def run(
     settings: Settings, rasa_port: int, action_port: int, web_port: int, cors: tuple[str, ...]
 ) -> None:
     """Prepare what is missing, start the action and Rasa servers, wait for Ctrl-C."""
-    from bot.servers import ServerSet
+    from bot.ops.servers import ServerSet
 
     model = prepare(settings)
     servers = ServerSet(
@@ -261,7 +261,7 @@ def web(port: int, threads: int) -> None:
 @click.pass_obj
 def chat(settings: Settings, url: str | None, sender: str | None) -> None:
     """Chat with the running assistant in the terminal, as a patient would."""
-    from bot.servers import http_json
+    from bot.ops.servers import http_json
 
     url = (url or settings.rasa_url).rstrip("/")
     sender = sender or f"terminal-{uuid.uuid4().hex[:8]}"
@@ -465,8 +465,8 @@ def _password_option(f):  # noqa: ANN001, ANN202
 @click.pass_obj
 def staff_create_user(settings: Settings, username: str, role: str, password: str) -> None:
     """Create a staff or admin account for the console at /staff."""
-    from bot.accounts import AccountError, create_user
-    from bot.casework import audit
+    from bot.cases.accounts import AccountError, create_user
+    from bot.cases.casework import audit
     from bot.db.migrate import upgrade
     from bot.db.session import session_scope
 
@@ -486,8 +486,8 @@ def staff_create_user(settings: Settings, username: str, role: str, password: st
 @click.pass_obj
 def staff_set_password(settings: Settings, username: str, password: str) -> None:
     """Set a new password (also unlocks the account)."""
-    from bot.accounts import AccountError, set_password
-    from bot.casework import audit
+    from bot.cases.accounts import AccountError, set_password
+    from bot.cases.casework import audit
     from bot.db.session import session_scope
 
     try:
@@ -533,7 +533,7 @@ def escalations_list(settings: Settings, status: str) -> None:
 @click.pass_obj
 def escalations_flush(settings: Settings) -> None:
     """Write urgent escalations spooled to var/spool/ while the database was unreachable."""
-    from bot.escalations import EscalationWriter
+    from bot.cases.escalations import EscalationWriter
 
     waiting = EscalationWriter.from_settings(settings).flush_spool()
     click.echo(f"{waiting} still waiting")
@@ -560,7 +560,7 @@ def retention_purge(settings: Settings, days: int | None, dry_run: bool) -> None
     """Delete old conversations, resolved escalations with their notes, and inbox items.
 
     Unresolved escalations are kept however old, and counted; the audit log is kept."""
-    from bot.retention import RetentionError, purge
+    from bot.cases.retention import RetentionError, purge
 
     days = days or settings.retention_days
     try:

@@ -1,7 +1,7 @@
 """The reply contract between actions and channels (kept free of Rasa imports)."""
 
 # Actions send ``dispatcher.utter_message(text=..., reply_metadata={...})``; the channels in
-# ``bot.channels`` deliver it to clients as ``metadata``.
+# ``bot.rasa_server.channels`` deliver it to clients as ``metadata``.
 REPLY_METADATA_KEY = "reply_metadata"
 
 # What kind of reply a bot message is; clients style and tests check by it.

@@ -3,7 +3,6 @@ and (for tests marked slow) one trained model and one pair of servers per test r
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -12,8 +11,7 @@ from typing import Any
 import pytest
 
 from bot.config import PROJECT_ROOT, Settings
-
-CONTENT_DIR = PROJECT_ROOT / "data" / "content"
+from tests.helpers import CONTENT_DIR, FakeRasa, start_postgres, start_servers
 
 
 @pytest.fixture
@@ -34,7 +32,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 @pytest.fixture
 def loaded_database(settings: Settings) -> str:
     """The temporary database with the vetted answers loaded."""
-    from bot.bootstrap import prepare_database
+    from bot.ops.bootstrap import prepare_database
 
     prepare_database(settings)
     return settings.database_url
@@ -122,56 +120,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: "tests/browser/" in str(item.fspath).replace("\\", "/"))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def trained_model() -> Path:
     """The model for the current training inputs, trained at most once (cached in models/)."""
-    from bot.training import train
+    from bot.maintain.training import train
 
     path, _ = train(PROJECT_ROOT / "models")
     return path
 
 
-def start_servers(settings: Settings, model: Path, **ports: int):
-    """Real action, Rasa and web servers on free loopback ports (unless given), warm."""
-    from bot.servers import ServerSet
-
-    server_set = ServerSet(
-        settings,
-        model,
-        token=uuid.uuid4().hex,
-        rasa_port=ports.get("rasa_port") or free_port(),
-        action_port=ports.get("action_port") or free_port(),
-        web_port=ports.get("web_port") or free_port(),
-        log_dir=settings.var_dir / "logs",
-    )
-    server_set.start()
-    return server_set
-
-
-def start_postgres(tmp_path_factory: pytest.TempPathFactory):
-    """A throwaway PostgreSQL server on loopback; skips where its binaries are missing."""
-    from bot.cluster import LocalPostgres, pg_bin
-    from bot.servers import ServerError
-
-    try:
-        pg_bin("initdb")
-    except ServerError:
-        pytest.skip("PostgreSQL server binaries not installed (make test installs them)")
-    server = LocalPostgres(tmp_path_factory.mktemp("pg"), free_port())
-    server.start()
-    return server
-
-
 @pytest.fixture(scope="session")
 def servers(trained_model: Path, tmp_path_factory: pytest.TempPathFactory):
     """Real action, Rasa and web servers, on a temporary SQLite database."""
-    from bot.bootstrap import prepare_database
+    from bot.ops.bootstrap import prepare_database
 
     var_dir = tmp_path_factory.mktemp("servers-var")
     settings = Settings(
@@ -183,3 +144,36 @@ def servers(trained_model: Path, tmp_path_factory: pytest.TempPathFactory):
     server_set = start_servers(settings, trained_model)
     yield server_set
     server_set.stop()
+
+
+@pytest.fixture(scope="module")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory):
+    """A throwaway PostgreSQL server for one test module (skipped where it is not installed)."""
+    server = start_postgres(tmp_path_factory)
+    yield server.url
+    server.stop()
+
+
+# --- the web app (Flask's tutorial pattern: app, client, runner) ------------------------------
+
+
+@pytest.fixture
+def rasa() -> FakeRasa:
+    return FakeRasa()
+
+
+@pytest.fixture
+def app(settings: Settings, rasa: FakeRasa):
+    from bot.web import create_app
+
+    return create_app({"TESTING": True, "SETTINGS": settings, "RASA_CLIENT": rasa})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()

@@ -14,7 +14,7 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from bot.intents import ADMIN_INTENTS, ALL_INTENTS, FAQ_INTENTS, SAFETY_INTENTS
-from bot.training import evaluate_model, load_nlu_examples
+from bot.maintain.training import evaluate_model, load_nlu_examples
 
 HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"
 TRAINING = [

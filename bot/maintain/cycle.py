@@ -13,7 +13,7 @@ from bot.db.models import ModelVersion
 from bot.db.session import session_scope
 from bot.maintain import evaluate as evaluation
 from bot.maintain import inbox, merge, promote
-from bot.training import evaluate_model, inputs_hash, model_path_for, train
+from bot.maintain.training import evaluate_model, inputs_hash, model_path_for, train
 
 # What a scratch copy of the project needs to train and evaluate (see copy_training_inputs).
 TRAINING_FILES = (

@@ -16,7 +16,7 @@ import numpy as np
 import yaml
 
 from bot.intents import NLU_FALLBACK
-from bot.training import Evaluation, training_examples
+from bot.maintain.training import Evaluation, training_examples
 
 SAFETY_FIGURES = ("urgent_recall", "clinical_recall", "safety_to_faq")
 

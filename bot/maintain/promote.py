@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db.models import ModelVersion, utcnow
-from bot.servers import http_json
+from bot.ops.servers import http_json
 
 MAX_FAQ_DROP = 0.01  # one point of held-out FAQ accuracy
 

@@ -31,12 +31,12 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.config import PROJECT_ROOT
 from bot.intents import ADMIN_INTENTS, CLINICAL, FAQ_INTENTS, OTHER_LANGUAGE, URGENT
+from bot.rasa_server.textclean import encodable
 from bot.safety import SafetyDetector
 from bot.safety.classifier import CLINICAL as CLINICAL_LABEL
 from bot.safety.classifier import GENERAL, LABELS, SafetyClassifier, load_examples, units
 from bot.safety.language import ENGLISH, LanguageDetector
 from bot.safety.spec import load_spec
-from bot.textclean import encodable
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request, session
 
+from bot.rasa_server.textclean import clean_message
 from bot.reply import ERROR
-from bot.textclean import clean_message
 from bot.web.rasa_client import RasaUnavailable
 
 logger = logging.getLogger(__name__)

@@ -38,7 +38,7 @@ class RasaClient:
             raise RasaUnavailable(f"{method} {path.split('?')[0]}: {error}") from error
 
     def send(self, sender_id: str, text: str, client_id: str | None = None) -> list[dict]:
-        """The bot's replies to one patient message (see ``bot.channels`` for their shape).
+        """The bot's replies to one patient message (shape: ``bot.rasa_server.channels``).
 
         ``client_id`` travels as message metadata: a resend after a lost reply then reuses the
         same escalation instead of opening a second one."""

@@ -24,8 +24,8 @@ from flask import (
 )
 from sqlalchemy import select
 
-from bot import casework
-from bot.accounts import authenticate
+from bot.cases import casework
+from bot.cases.accounts import authenticate
 from bot.db.models import (
     OUTCOMES,
     ROLE_ADMIN,

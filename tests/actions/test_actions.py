@@ -14,7 +14,7 @@ from bot.content.answers import Guide, load_answer_specs
 from bot.db.models import Escalation
 from bot.db.session import session_scope
 from bot.intents import FAQ_INTENTS
-from tests.conftest import CONTENT_DIR
+from tests.helpers import CONTENT_DIR
 
 GUIDE = Guide.load(CONTENT_DIR / "guide.txt")
 
@@ -182,8 +182,8 @@ def test_urgent_instruction_is_sent_even_when_the_database_is_down(
     action_settings, dispatcher, make_tracker, domain, monkeypatch, tmp_path
 ):
     import actions.urgent
-    import bot.escalations as escalations_module
-    from bot.escalations import EscalationWriter
+    import bot.cases.escalations as escalations_module
+    from bot.cases.escalations import EscalationWriter
 
     broken = tmp_path / "broken"
     broken.mkdir()
@@ -208,7 +208,7 @@ def test_the_urgent_reply_does_not_wait_for_the_database(
     import time
 
     import actions.urgent
-    from bot.escalations import EscalationWriter
+    from bot.cases.escalations import EscalationWriter
 
     release = threading.Event()
 
@@ -276,7 +276,7 @@ def test_handoff_tells_the_patient_to_call_when_it_cannot_be_recorded(
     action_settings, dispatcher, make_tracker, domain, monkeypatch, tmp_path
 ):
     import actions.handoff
-    from bot.escalations import EscalationWriter
+    from bot.cases.escalations import EscalationWriter
 
     broken = tmp_path / "broken"
     broken.mkdir()

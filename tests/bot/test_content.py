@@ -20,7 +20,7 @@ from bot.content.messages import Messages
 from bot.db.models import Answer
 from bot.db.session import session_scope
 from bot.intents import ADMIN_INTENTS, FAQ_INTENTS
-from tests.conftest import CONTENT_DIR
+from tests.helpers import CONTENT_DIR
 
 GUIDE = Guide.load(CONTENT_DIR / "guide.txt")
 SPECS = load_answer_specs(CONTENT_DIR / "answers.yml")

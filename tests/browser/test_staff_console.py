@@ -8,10 +8,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from bot.accounts import create_user
+from bot.cases.accounts import create_user
 from bot.db.models import Escalation
 from bot.db.session import session_scope
-from bot.servers import http_json
+from bot.ops.servers import http_json
 
 pytestmark = pytest.mark.slow
 

@@ -6,49 +6,6 @@ import pytest
 
 from bot.web import create_app
 from bot.web.patient import conversation_turns
-from bot.web.rasa_client import RasaUnavailable
-
-
-class FakeRasa:
-    """Records what the web app sends; answers like the REST channel does."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-        self.down = False
-        self.events_by_sender: dict[str, list[dict]] = {}
-
-    def send(self, sender_id: str, text: str, client_id: str | None = None) -> list[dict]:
-        if self.down:
-            raise RasaUnavailable("connection refused")
-        self.sent.append((sender_id, text))
-        return [
-            {
-                "recipient_id": sender_id,
-                "text": f"reply to {text}",
-                "buttons": [{"title": "Does it hurt?", "payload": "/ask_injection_pain"}],
-                "metadata": {"kind": "answer", "answer_id": "x"},
-            }
-        ]
-
-    def events(self, sender_id: str) -> list[dict]:
-        if self.down:
-            raise RasaUnavailable("connection refused")
-        return self.events_by_sender.get(sender_id, [])
-
-
-@pytest.fixture
-def rasa() -> FakeRasa:
-    return FakeRasa()
-
-
-@pytest.fixture
-def app(settings, rasa):
-    return create_app({"TESTING": True, "SETTINGS": settings, "RASA_CLIENT": rasa})
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def _chat(client, message="does it hurt", client_id="msg-00000001"):

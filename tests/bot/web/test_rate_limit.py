@@ -6,7 +6,6 @@ import pytest
 
 from bot.web import create_app
 from bot.web.patient import MAX_MESSAGE_LENGTH, RateLimiter, parse_rate_limit
-from tests.bot.web.test_patient import FakeRasa
 
 
 class FakeClock:
@@ -40,11 +39,6 @@ def test_parse_rate_limit(value, parsed):
 def test_parse_rate_limit_refuses_nonsense(value):
     with pytest.raises(ValueError, match="CLINIC_CHAT_RATE_LIMIT"):
         parse_rate_limit(value)
-
-
-@pytest.fixture
-def rasa() -> FakeRasa:
-    return FakeRasa()
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
-from bot.accounts import create_user
+from bot.cases.accounts import create_user
+from bot.cases.escalations import EscalationRequest, write_escalation
 from bot.db.models import AuditEntry, Escalation, StaffUser
 from bot.db.session import session_scope
-from bot.escalations import EscalationRequest, write_escalation
 from bot.web import create_app
 
 PASSWORD = "correct-horse-battery"
@@ -25,11 +25,6 @@ def app(settings, loaded_database):
         create_user(session, "sam", PASSWORD, "staff")
         create_user(session, "ada", PASSWORD, "admin")
     return create_app({"TESTING": True, "SETTINGS": settings, "RASA_CLIENT": object()})
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """More than one Rasa server on one machine: the shape of a production cluster, on loopback.
 
 ``scripts/cluster.sh`` (``make cluster``) installs what is missing and runs ``python -m
-bot.cluster``, which starts:
+bot.ops.cluster``, which starts:
 
 - PostgreSQL (a private cluster under the base directory) as tracker store and bot database;
 - Redis as Rasa's lock store, so two servers never process one conversation at once;
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO
 
 from bot.config import PROJECT_ROOT, Settings, rasa_token
-from bot.servers import HOST, ServerError, http_json, server_environment, terminate
+from bot.ops.servers import HOST, ServerError, http_json, server_environment, terminate
 
 logger = logging.getLogger(__name__)
 
@@ -259,8 +259,8 @@ class Cluster:
     # --- the whole ----------------------------------------------------------------------
     def start(self, timeout: float = 240.0) -> None:
         """Starts everything, waits until every server answers and each Rasa model is warm."""
-        from bot.bootstrap import prepare_database
-        from bot.training import train
+        from bot.maintain.training import train
+        from bot.ops.bootstrap import prepare_database
 
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -301,7 +301,7 @@ class Cluster:
 
     def rasa_command(self, port: int) -> list[str]:
         return [
-            str(Path(sys.executable).parent / "rasa"), "run", "--enable-api",
+            sys.executable, "-m", "bot.rasa_server", "run", "--enable-api",
             "--auth-token", self.token or "", "--interface", HOST, "--port", str(port),
             "--model", str(self.model_path), "--endpoints", str(CLUSTER_ENDPOINTS),
             "--credentials", "credentials.yml",

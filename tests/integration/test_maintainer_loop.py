@@ -10,15 +10,15 @@ import uuid
 import pytest
 import yaml
 
-from bot.bootstrap import prepare_database
 from bot.config import PROJECT_ROOT, Settings
 from bot.db.models import InboxItem, ModelVersion
 from bot.db.session import session_scope
 from bot.maintain import cycle
 from bot.maintain.promote import PromotionRefused, gate
-from bot.servers import ServerSet, http_json
-from bot.training import inputs_hash, model_path_for
-from tests.conftest import CONTENT_DIR, free_port
+from bot.maintain.training import inputs_hash, model_path_for
+from bot.ops.bootstrap import prepare_database
+from bot.ops.servers import ServerSet, http_json
+from tests.helpers import CONTENT_DIR, free_port
 
 UNKNOWN = "kindly elucidate the modus operandi of onabotulinumtoxinA"
 PERSONAL = "my name is Zara Quinn and my number is 07700 900123, call me"

@@ -9,10 +9,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-import bot.notify as notify_module
-from bot.escalations import EscalationRequest, EscalationWriter
-from bot.notify import UrgentNotifier
-from tests.conftest import free_port
+import bot.cases.notify as notify_module
+from bot.cases.escalations import EscalationRequest, EscalationWriter
+from bot.cases.notify import UrgentNotifier
+from tests.helpers import free_port
 
 
 @pytest.fixture

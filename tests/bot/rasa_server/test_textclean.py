@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.textclean import clean_message
+from bot.rasa_server.textclean import clean_message
 
 
 @pytest.mark.parametrize(
@@ -37,6 +37,6 @@ def test_clean_message_is_always_utf8_encodable(raw: str) -> None:
 
 
 def test_encodable_drops_only_what_utf8_cannot_hold() -> None:
-    from bot.textclean import encodable
+    from bot.rasa_server.textclean import encodable
 
     assert encodable("é \ud800 😀") == "é  😀"

@@ -7,20 +7,11 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from sqlalchemy import inspect, select
 
+from bot.cases.escalations import EscalationRequest, write_escalation
 from bot.db.models import Escalation
 from bot.db.session import make_engine, session_scope
-from bot.escalations import EscalationRequest, write_escalation
-from tests.conftest import start_postgres
-
-
-@pytest.fixture(scope="module")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory):
-    server = start_postgres(tmp_path_factory)
-    yield server.url
-    server.stop()
 
 
 def test_bot_tables_migrate_and_work_on_postgresql(postgres_url):

@@ -11,14 +11,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import inspect, select, text, update
 
-from bot import casework
-from bot.accounts import create_user
+from bot.cases import casework
+from bot.cases.accounts import create_user
+from bot.cases.escalations import EscalationRequest, write_escalation
+from bot.cases.retention import PURGED, RESULT_KEYS, RetentionError, purge
 from bot.config import DEFAULT_RETENTION_DAYS, Settings, load_settings
 from bot.db.models import AuditEntry, Escalation, EscalationNote, InboxItem, StaffUser
 from bot.db.session import make_engine, session_scope
-from bot.escalations import EscalationRequest, write_escalation
-from bot.retention import PURGED, RESULT_KEYS, RetentionError, purge
-from tests.bot.test_postgresql import postgres_url  # noqa: F401 - the throwaway server fixture
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.timezone.utc)
 DAYS = 365

@@ -134,7 +134,8 @@ class ServerSet:
         if name == "web":
             return [str(bin_dir / "bot"), "web", "--port", str(self.web_port)]
         rasa_args = [
-            str(bin_dir / "rasa"), "run", "--enable-api", "--auth-token", self.token,
+            sys.executable, "-m", "bot.rasa_server", "run", "--enable-api",
+            "--auth-token", self.token,
             "--interface", HOST, "--port", str(self.rasa_port), "--model", str(self.model_path),
             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
         ]  # fmt: skip

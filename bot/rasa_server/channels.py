@@ -24,13 +24,13 @@ logger = logging.getLogger(__name__)
 MAX_SENDER_LENGTH = 255  # the tracker store's sender_id column
 MAX_MESSAGE_LENGTH = 20_000  # far beyond any real question; keeps one request cheap
 
+from bot.rasa_server.textclean import clean_message  # noqa: E402
 from bot.reply import REPLY_METADATA_KEY, SMALLTALK  # noqa: E402
-from bot.textclean import clean_message  # noqa: E402
 
 
 async def _safe_reply(message: UserMessage) -> dict[str, Any]:
     """Sent when processing produced no reply (action server down, a crash): never silence."""
-    from bot.recovery import recover
+    from bot.rasa_server.recovery import recover
 
     return await recover(message.sender_id, message.text, message.message_id, message.metadata)
 
@@ -65,12 +65,11 @@ class MetadataRestInput(RestInput):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> MetadataRestInput:
-        # Rasa builds the channels once at server start: the moment to keep patient text
-        # out of its own error logs.
-        from bot import logredact, rasa_speedups
+        from bot.rasa_server import hooks_installed
 
-        logredact.install()
-        rasa_speedups.install()
+        if not hooks_installed():
+            # Started as plain `rasa run`: Rasa's own error logs may then carry patient text.
+            logger.warning("start Rasa with `python -m bot.rasa_server`: log redaction is off")
         return cls()
 
     def get_output_channel(self) -> CollectingOutputChannel:

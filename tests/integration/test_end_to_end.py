@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.db.models import Escalation
 from bot.db.session import session_scope
-from bot.servers import http_json
+from bot.ops.servers import http_json
 
 pytestmark = pytest.mark.slow
 
@@ -251,7 +251,7 @@ def test_a_resent_message_opens_one_escalation(servers):
 
 def test_a_lone_surrogate_in_an_urgent_report_still_opens_the_urgent_escalation(servers):
     """The widget's maxlength can cut an emoji in half; the report must still get through."""
-    from tests.clients import Patient
+    from tests.helpers import Patient
 
     patient = Patient(servers.web_url)
     raw = (

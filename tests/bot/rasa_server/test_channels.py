@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.channels import MetadataCollectingOutputChannel, bot_message
+from bot.rasa_server.channels import MetadataCollectingOutputChannel, bot_message
 from bot.reply import REPLY_METADATA_KEY
 
 

@@ -6,10 +6,18 @@ import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
-from bot import rasa_speedups
+from bot.rasa_server import speedups as rasa_speedups
 
-ORIGINAL = RemoteAction._validate_action_result
-assert not rasa_speedups._installed, "import this module before anything installs the patch"
+
+@pytest.fixture
+def patched():
+    """The patch, undone after each test so no other test runs against it."""
+    original = RemoteAction._validate_action_result
+    rasa_speedups.install()
+    yield original
+    rasa_speedups.uninstall()
+    assert RemoteAction._validate_action_result is original
+
 
 RESPONSES = [
     ({"events": [], "responses": []}, True),
@@ -31,9 +39,9 @@ def _outcome(validate, response: dict) -> tuple[bool, str]:
 
 
 @pytest.mark.parametrize(("response", "valid"), RESPONSES)
-def test_same_verdict_and_message_as_rasa(response: dict, valid: bool) -> None:
-    rasa_speedups.install()
-    expected = _outcome(ORIGINAL, response)
+def test_same_verdict_and_message_as_rasa(patched, response: dict, valid: bool) -> None:
+    assert RemoteAction._validate_action_result is not patched
+    expected = _outcome(patched, response)
     got = _outcome(RemoteAction._validate_action_result, response)
     assert got == expected
     assert got[0] is valid

@@ -19,9 +19,8 @@ from sqlalchemy import select
 from bot.config import PROJECT_ROOT
 from bot.db.models import PRIORITY_URGENT, Escalation
 from bot.db.session import session_scope
-from bot.servers import http_json
-from tests.clients import Patient
-from tests.conftest import free_port
+from bot.ops.servers import http_json
+from tests.helpers import Patient, free_port
 
 pytestmark = pytest.mark.slow
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot import recovery
 from bot.db.models import Escalation
 from bot.db.session import session_scope
+from bot.rasa_server import recovery
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.casework import describe_safety
+from bot.cases.casework import describe_safety
 
 
 @pytest.mark.parametrize(

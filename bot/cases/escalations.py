@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from bot.cases.notify import UrgentNotifier
 from bot.config import Settings
 from bot.db.models import PRIORITY_URGENT, STATUS_OPEN, Escalation, utcnow
 from bot.db.session import session_scope
-from bot.notify import UrgentNotifier
 from bot.reply import REPLY_METADATA_KEY
 
 logger = logging.getLogger(__name__)
@@ -187,7 +187,7 @@ class EscalationWriter:
 
     def write_or_spool(self, request: EscalationRequest) -> int | None:
         """Like :meth:`write`, but a normal-priority escalation is spooled too, never raised:
-        for callers that have no other way to tell anyone (see ``bot.recovery``)."""
+        for callers that have no other way to tell anyone (see ``bot.rasa_server.recovery``)."""
         try:
             return self.write(request)
         except SQLAlchemyError:

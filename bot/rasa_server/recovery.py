@@ -37,8 +37,8 @@ def _messages():  # noqa: ANN202
 
 @lru_cache(maxsize=1)
 def _writer():  # noqa: ANN202
+    from bot.cases.escalations import EscalationWriter
     from bot.config import load_settings
-    from bot.escalations import EscalationWriter
 
     return EscalationWriter.from_settings(load_settings())
 
@@ -117,8 +117,8 @@ def escalate(state: dict[str, Any]) -> tuple[str | None, bool]:
 
     An urgent one is made durable in the spool and written in the background, so the
     emergency instruction does not wait for the database."""
+    from bot.cases.escalations import request_for_latest_message
     from bot.db.models import PRIORITY_NORMAL, PRIORITY_URGENT
-    from bot.escalations import request_for_latest_message
 
     intent = ((state.get("latest_message") or {}).get("intent") or {}).get("name")
     if intent not in ESCALATED_INTENTS:

@@ -21,7 +21,7 @@ What stays:
 - **Unresolved escalations** (open or claimed), however old: an unhandled urgent case is never
   deleted silently. They are counted in the result so the command can warn about them.
 - **The audit log**: append-only by design. Its entries carry ids, actions, user names and
-  counts, never message text (``bot/casework.py`` records a note's length, not the note).
+  counts, never message text (``bot/cases/casework.py`` records a note's length, not the note).
 - Spooled urgent escalations in ``var/spool/`` (not written to the database yet) and the training
   data already merged into ``data/nlu/`` (redacted; under version control).
 
@@ -141,7 +141,7 @@ def purge(
         if dry_run:
             session.rollback()  # session_scope's commit then has nothing left to commit
         else:
-            from bot.casework import audit
+            from bot.cases.casework import audit
 
             audit(
                 session,

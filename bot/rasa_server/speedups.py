@@ -15,6 +15,7 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 _installed = False
+_original: Any = None
 
 
 def install() -> None:
@@ -44,6 +45,19 @@ def install() -> None:
             )
             raise error
 
+    global _original
+    _original = RemoteAction._validate_action_result
     RemoteAction._validate_action_result = _validate_action_result
     _installed = True
     logger.debug("Rasa speed-ups installed")
+
+
+def uninstall() -> None:
+    """Puts Rasa's own validator back (for tests)."""
+    global _installed
+    if not _installed:
+        return
+    from rasa.core.actions.action import RemoteAction
+
+    RemoteAction._validate_action_result = _original
+    _installed = False

@@ -13,10 +13,9 @@ import yaml
 from bot.config import PROJECT_ROOT
 from bot.content.answers import load_answer_specs
 from bot.content.messages import Messages
+from bot.ops.servers import http_json
 from bot.reply import ANSWER, KINDS
-from bot.servers import http_json
-from tests.clients import Patient
-from tests.conftest import CONTENT_DIR
+from tests.helpers import CONTENT_DIR, Patient
 
 pytestmark = pytest.mark.slow
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from bot.cases.escalations import EscalationWriter
 from bot.config import Settings
 from bot.content.answers import Guide, load_answer_specs, sync_answers
 from bot.db.migrate import upgrade
 from bot.db.session import session_scope
-from bot.escalations import EscalationWriter
 
 
 def load_content(settings: Settings) -> int:

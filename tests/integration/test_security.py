@@ -22,11 +22,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import PROJECT_ROOT, Settings, rasa_token, secret
-from bot.servers import http_json
+from bot.ops.servers import http_json
 from bot.web import create_app
 from bot.web.rasa_client import RasaClient
-from tests.bot.web.test_patient import FakeRasa
-from tests.conftest import free_port
+from tests.helpers import FakeRasa, free_port
 
 EVIL = "https://evil.example"
 
@@ -181,16 +180,6 @@ def test_a_socketio_websocket_from_another_origin_is_refused(servers):
 # --- the web app's chat API is same-origin -------------------------------------------------
 # tests/bot/web/test_patient.py already checks that a POST from https://evil.example is refused
 # (403) and that same-origin and configured origins are accepted; these add what it does not.
-@pytest.fixture
-def rasa() -> FakeRasa:
-    return FakeRasa()
-
-
-@pytest.fixture
-def app(settings, rasa):
-    return create_app({"TESTING": True, "SETTINGS": settings, "RASA_CLIENT": rasa})
-
-
 def _chat(client, origin: str | None, message: str = "does it hurt", client_id: str = "sec-0001"):
     headers = {"Origin": origin} if origin else {}
     return client.post(
@@ -298,7 +287,7 @@ def test_the_rasa_token_is_not_logged_when_rasa_is_down(rasa_down, caplog):
 def test_a_failed_escalation_write_does_not_log_the_transcript(tmp_path, caplog):
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.escalations import EscalationRequest, EscalationWriter
+    from bot.cases.escalations import EscalationRequest, EscalationWriter
 
     caplog.set_level(logging.INFO)
     words = f"i take topiramate, call Zed{uuid.uuid4().hex[:6]}"

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
-import bot.escalations as escalations_module
+import bot.cases.escalations as escalations_module
+from bot.cases.escalations import EscalationRequest, EscalationWriter, write_escalation
 from bot.db.models import Escalation
 from bot.db.session import make_engine, session_scope
-from bot.escalations import EscalationRequest, EscalationWriter, write_escalation
 
 
 def _request(priority: str = "urgent", key: str = "conv-1:msg-1") -> EscalationRequest:

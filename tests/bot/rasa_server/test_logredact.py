@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import logging
 
-from bot import logredact
+from bot.rasa_server import logredact
 
 # What Rasa 3.6 logged here when an action answered HTTP 500 (shortened).
 RASA_ERROR = (

@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.bootstrap import prepare_database
-from bot.cluster import LocalPostgres
 from bot.config import Settings
 from bot.db.models import PRIORITY_NORMAL, PRIORITY_URGENT, Escalation
 from bot.db.session import session_scope
-from bot.servers import ServerSet, http_json
-from tests.clients import Patient
-from tests.conftest import CONTENT_DIR, start_postgres, start_servers
+from bot.ops.bootstrap import prepare_database
+from bot.ops.cluster import LocalPostgres
+from bot.ops.servers import ServerSet, http_json
+from tests.helpers import CONTENT_DIR, Patient, start_postgres, start_servers
 
 pytestmark = pytest.mark.slow
 
