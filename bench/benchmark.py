@@ -47,7 +47,9 @@ from bench.load import (  # noqa: E402
     server_groups,
     serving,
 )
-from bot.cli import HELDOUT  # noqa: E402
+from bot.config import HELDOUT_PATH, PROJECT_ROOT  # noqa: E402
+
+HELDOUT = PROJECT_ROOT / HELDOUT_PATH
 from bot.config import PROJECT_ROOT  # noqa: E402
 from bot.maintain.training import evaluate_model, load_nlu_examples, train  # noqa: E402
 from bot.ops.servers import ServerError, ServerSet, http_json  # noqa: E402

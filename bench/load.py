@@ -1,7 +1,7 @@
 """Load test of Rasa's REST channel: concurrent patients holding multi-turn conversations.
 
 Each simulated patient holds a conversation built (seeded, so reproducible) from the held-out
-messages in ``tests/nlu/heldout.yml``: usually a greeting, 2-4 FAQ questions, sometimes a
+messages in ``data/eval/heldout.yml``: usually a greeting, 2-4 FAQ questions, sometimes a
 clinical, cost/booking question or a request for a person, then thanks and/or goodbye, with a
 random think time between turns. Every turn is ``POST {rasa_url}/webhooks/rest/webhook`` with
 ``{"sender", "message"}``; a reply counts as an error unless it is HTTP 200 with a non-empty
@@ -43,11 +43,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/load.py` puts bench/, not the root, on the path
     sys.path.insert(0, str(ROOT))
 
-from bot.config import PROJECT_ROOT, Settings  # noqa: E402
+from bot.config import HELDOUT_PATH, PROJECT_ROOT, Settings  # noqa: E402
 from bot.intents import ADMIN_INTENTS, CLINICAL, FAQ_INTENTS, REQUEST_HUMAN  # noqa: E402
 from bot.ops.servers import ServerSet  # noqa: E402
 
-HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"
+HELDOUT = PROJECT_ROOT / HELDOUT_PATH
 WEBHOOK_PATH = "/webhooks/rest/webhook"
 DEFAULT_PATIENTS = 50
 # Seconds between a reply and the patient's next message. A person reads a 60-word answer and

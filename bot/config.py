@@ -11,6 +11,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 DEFAULT_RETENTION_DAYS = 365
+# The longest patient message the chat API and Rasa's channels accept (a chat box, not an
+# essay); longer is refused with a clear error, never cut silently.
+MAX_MESSAGE_LENGTH = 2000
+# Held-out NLU examples: never trained on; the running bot and the maintainer loop score them.
+HELDOUT_PATH = Path("data") / "eval" / "heldout.yml"
 
 
 def _default_database_url(var_dir: Path) -> str:
@@ -21,7 +26,6 @@ def _default_database_url(var_dir: Path) -> str:
 class Settings:
     """Where things live. Build with :func:`load_settings`; pass explicitly in tests."""
 
-    root: Path = PROJECT_ROOT
     var_dir: Path = PROJECT_ROOT / "var"
     database_url: str = ""
     content_dir: Path = PROJECT_ROOT / "data" / "content"
@@ -32,6 +36,14 @@ class Settings:
     public_url: str = ""
     # Patient data older than this many days is deleted by `bot retention purge`.
     retention_days: int = DEFAULT_RETENTION_DAYS
+    # Behind HTTPS the session cookie gets ``Secure`` (CLINIC_HTTPS=1).
+    https: bool = False
+    # Messages per conversation per seconds on the chat API, "12/60"; more gets 429.
+    chat_rate_limit: str = "12/60"
+    # Other origins allowed to call the chat API and open socket.io sessions.
+    allowed_origins: tuple[str, ...] = ()
+    models_dir: Path = PROJECT_ROOT / "models"
+    heldout_path: Path = PROJECT_ROOT / HELDOUT_PATH
 
     @property
     def spool_dir(self) -> Path:
@@ -65,6 +77,9 @@ def load_settings() -> Settings:
         urgent_webhook_url=os.environ.get("CLINIC_URGENT_WEBHOOK_URL", ""),
         public_url=os.environ.get("CLINIC_PUBLIC_URL", ""),
         retention_days=_retention_days(),
+        https=os.environ.get("CLINIC_HTTPS") == "1",
+        chat_rate_limit=os.environ.get("CLINIC_CHAT_RATE_LIMIT", "12/60"),
+        allowed_origins=tuple(allowed_origins()),
     )
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import PROJECT_ROOT
+from bot.config import HELDOUT_PATH, PROJECT_ROOT
 from bot.intents import ADMIN_INTENTS, ALL_INTENTS, FAQ_INTENTS, SAFETY_INTENTS
 from bot.maintain.training import evaluate_model, load_nlu_examples
 
-HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"
+HELDOUT = PROJECT_ROOT / HELDOUT_PATH
 TRAINING = [
     (i, t)
     for f in sorted((PROJECT_ROOT / "data" / "nlu").glob("*.yml"))

@@ -8,25 +8,21 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.config import Settings, rasa_token
+from bot.config import HELDOUT_PATH, Settings, rasa_token
 from bot.db.models import ModelVersion
 from bot.db.session import session_scope
 from bot.maintain import evaluate as evaluation
 from bot.maintain import inbox, merge, promote
-from bot.maintain.training import evaluate_model, inputs_hash, model_path_for, train
-
-# What a scratch copy of the project needs to train and evaluate (see copy_training_inputs).
-TRAINING_FILES = (
-    "config.yml",
-    "domain.yml",
-    "endpoints.yml",
-    "credentials.yml",
-    "data",
-    "requirements",
-    "bot/nlu",
-    "bot/safety",
-    "tests/nlu",
+from bot.maintain.training import (
+    TRAINING_INPUTS,
+    evaluate_model,
+    inputs_hash,
+    model_path_for,
+    train,
 )
+
+# A scratch copy holds the training inputs plus what Rasa and the evaluation read beside them.
+SCRATCH_EXTRAS = ("endpoints.yml", "credentials.yml", "data/content", "data/eval")
 
 
 def copy_training_inputs(target: Path, source: Path | None = None) -> Path:
@@ -37,7 +33,7 @@ def copy_training_inputs(target: Path, source: Path | None = None) -> Path:
     from bot.config import PROJECT_ROOT
 
     source = source or PROJECT_ROOT
-    for name in TRAINING_FILES:
+    for name in TRAINING_INPUTS + SCRATCH_EXTRAS:
         src, dst = source / name, target / name
         dst.parent.mkdir(parents=True, exist_ok=True)
         if src.is_dir():
@@ -92,7 +88,7 @@ def evaluate_candidate(
 ) -> EvaluationOutcome:
     """Scores the model of the current data against the active one; records both figures."""
     candidate_path, _ = train_candidate(root)
-    heldout = root / "tests" / "nlu" / "heldout.yml"
+    heldout = root / HELDOUT_PATH
     candidate_eval = evaluate_model(candidate_path, heldout, progress)
     cv = evaluation.cross_validate(root, folds, progress=progress).summary() if folds > 1 else None
     with session_scope(settings.database_url) as session:

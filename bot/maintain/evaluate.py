@@ -22,12 +22,21 @@ SAFETY_FIGURES = ("urgent_recall", "clinical_recall", "safety_to_faq")
 
 
 def _pipeline_settings(root: Path) -> dict:
+    """The classifier, character n-gram and fallback settings of ``root``'s config.yml, so
+    cross-validation measures the pipeline that is trained (defaults as the components')."""
     config = yaml.safe_load((root / "config.yml").read_text(encoding="utf-8"))
-    settings = {"C": 10.0, "sparse_weight": 1.0, "threshold": 0.3}
+    settings = {
+        "C": 10.0, "sparse_weight": 1.0, "threshold": 0.3,
+        "analyzer": "word", "min_ngram": 1, "max_ngram": 1, "min_df": 1,
+    }  # fmt: skip
     for component in config["pipeline"]:
-        if component["name"].endswith("LinearIntentClassifier"):
+        name = component["name"]
+        if name.endswith("LinearIntentClassifier"):
             settings.update({k: component[k] for k in ("C", "sparse_weight") if k in component})
-        if component["name"] == "FallbackClassifier":
+        elif name == "CountVectorsFeaturizer":
+            keys = ("analyzer", "min_ngram", "max_ngram", "min_df")
+            settings.update({k: component[k] for k in keys if k in component})
+        elif name == "FallbackClassifier":
             settings["threshold"] = component.get("threshold", 0.3)
     return settings
 
@@ -58,7 +67,11 @@ def cross_validate(root: Path, folds: int = 5, seed: int = 42, progress: bool = 
     for train_index, test_index in tqdm(
         splits, total=folds, desc="cross-validation", disable=not progress
     ):
-        vectorizer = CountVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2)
+        vectorizer = CountVectorizer(
+            analyzer=settings["analyzer"],
+            ngram_range=(settings["min_ngram"], settings["max_ngram"]),
+            min_df=settings["min_df"],
+        )
         vectorizer.fit([texts[i] for i in train_index])
         features = sp.hstack(
             [dense, settings["sparse_weight"] * _log_l2(vectorizer.transform(texts))]

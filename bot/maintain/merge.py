@@ -15,12 +15,13 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.config import HELDOUT_PATH
 from bot.db.models import InboxItem, utcnow
 from bot.intents import ALL_INTENTS
 from bot.maintain.inbox import text_key
 
 MERGED_FILE = Path("data") / "nlu" / "from_patients.yml"
-HELDOUT_FILE = Path("tests") / "nlu" / "heldout.yml"
+HELDOUT_FILE = HELDOUT_PATH
 
 
 @dataclass

@@ -22,8 +22,8 @@ from sanic.request import Request
 logger = logging.getLogger(__name__)
 
 MAX_SENDER_LENGTH = 255  # the tracker store's sender_id column
-MAX_MESSAGE_LENGTH = 20_000  # far beyond any real question; keeps one request cheap
 
+from bot.config import MAX_MESSAGE_LENGTH  # noqa: E402
 from bot.rasa_server.textclean import clean_message  # noqa: E402
 from bot.reply import REPLY_METADATA_KEY, SMALLTALK  # noqa: E402
 

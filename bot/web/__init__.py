@@ -5,12 +5,11 @@ One WSGI app, created by :func:`create_app`; configuration from the environment.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import Flask
 
-from bot.config import allowed_origins, load_settings, rasa_token, secret
+from bot.config import load_settings, rasa_token, secret
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -30,15 +29,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         # Behind HTTPS (set CLINIC_HTTPS=1) the cookie must never travel in clear text.
-        SESSION_COOKIE_SECURE=os.environ.get("CLINIC_HTTPS") == "1",
+        SESSION_COOKIE_SECURE=settings.https,
         PERMANENT_SESSION_LIFETIME=60 * 60 * 24 * 30,
         MAX_CONTENT_LENGTH=64 * 1024,
         JSON_SORT_KEYS=False,
         # Other origins allowed to call the chat API, e.g. the clinic's main site if the
         # widget is embedded there. The site's own origin is always allowed.
-        ALLOWED_ORIGINS=allowed_origins(),
+        ALLOWED_ORIGINS=list(settings.allowed_origins),
         # Messages per sender (conversation) and seconds; more is refused with 429.
-        CHAT_RATE_LIMIT=os.environ.get("CLINIC_CHAT_RATE_LIMIT", "12/60"),
+        CHAT_RATE_LIMIT=settings.chat_rate_limit,
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead; the idle timeout ends both
     )
     if test_config:

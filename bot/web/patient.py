@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request, session
 
+from bot.config import MAX_MESSAGE_LENGTH
 from bot.rasa_server.textclean import clean_message
 from bot.reply import ERROR
 from bot.web.rasa_client import RasaUnavailable
@@ -19,7 +20,6 @@ from bot.web.rasa_client import RasaUnavailable
 logger = logging.getLogger(__name__)
 blueprint = Blueprint("patient", __name__)
 
-MAX_MESSAGE_LENGTH = 2000  # a chat box, not an essay; longer is refused with a clear error
 GREET_PAYLOAD = "/greet"  # what the widget sends to open a conversation
 _RECENT = 2000  # remembered client message ids, so a retried send is not processed twice
 

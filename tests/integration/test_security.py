@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import PROJECT_ROOT, Settings, rasa_token, secret
+from bot.config import PROJECT_ROOT, Settings, load_settings, rasa_token, secret
 from bot.ops.servers import http_json
 from bot.web import create_app
 from bot.web.rasa_client import RasaClient
@@ -214,10 +214,11 @@ def test_chat_grants_no_cors_to_another_origin(app):
         assert "Access-Control-Allow-Origin" not in response.headers
 
 
-def test_a_configured_origin_does_not_open_the_door_to_others(monkeypatch, settings, rasa):
+def test_a_configured_origin_does_not_open_the_door_to_others(monkeypatch, tmp_path, rasa):
     # From the environment, as deployed (the existing test sets the config directly).
     monkeypatch.setenv("CLINIC_ALLOWED_ORIGINS", " https://clinic.example/ , ")
-    app = create_app({"TESTING": True, "SETTINGS": settings, "RASA_CLIENT": rasa})
+    monkeypatch.setenv("CLINIC_VAR_DIR", str(tmp_path / "var"))
+    app = create_app({"TESTING": True, "SETTINGS": load_settings(), "RASA_CLIENT": rasa})
     assert app.config["ALLOWED_ORIGINS"] == ["https://clinic.example"]
     client = app.test_client()
     assert _chat(client, "https://clinic.example", client_id="sec-0002").status_code == 200

@@ -1,0 +1,77 @@
+"""``bot train`` and ``bot evaluate``: the model and its figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from bot.cli.root import main
+from bot.config import HELDOUT_PATH, PROJECT_ROOT, Settings
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Train even if a model for these inputs exists.")
+@click.pass_obj
+def train(settings: Settings, force: bool) -> None:
+    """Train the model if its inputs (data, config, components) changed."""
+    from bot.maintain.training import train as train_model
+
+    path, seconds = train_model(settings.models_dir, force=force)
+    if seconds is None:
+        click.echo(f"model is up to date: {path.relative_to(PROJECT_ROOT)}")
+    else:
+        click.echo(f"trained {path.relative_to(PROJECT_ROOT)} in {seconds:.1f} s")
+
+
+@main.command()
+@click.option(
+    "--heldout",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help=f"Held-out NLU examples [default: {HELDOUT_PATH}].",
+)
+@click.option("--json-out", type=click.Path(path_type=Path), help="Also write the figures here.")
+@click.pass_obj
+def evaluate(settings: Settings, heldout: Path | None, json_out: Path | None) -> None:
+    """Score the current model on the held-out file (safety layer and fallback included) and
+    on the safety sets (development and sealed): figures only."""
+    from bot.maintain.training import evaluate_model
+    from bot.maintain.training import train as train_model
+
+    path, _ = train_model(settings.models_dir)
+    evaluation = evaluate_model(path, heldout or settings.heldout_path)
+    summary = evaluation.summary()
+    for key, value in summary.items():
+        click.echo(f"{key:>16}: {value}")
+    for (expected, predicted), count in evaluation.confusions(10):
+        click.echo(f"  confused {expected} -> {predicted}: {count}")
+    safety = _safety_figures(path)
+    if json_out:
+        json_out.write_text(json.dumps({**summary, "safety_sets": safety}, indent=2))
+
+
+SAFETY_SETS = {
+    "development sets (tuned on)": ("tests/safety/dev.yml", "tests/safety/dev2.yml"),
+    "sealed sets (never read, never tuned on)": (
+        "tests/sealed/safety_a.yml",
+        "tests/sealed/safety_b.yml",
+        "tests/sealed/safety_c.yml",
+    ),
+}
+
+
+def _safety_figures(model: Path) -> dict[str, dict]:
+    """Figures only, per set: the sealed sets' messages are never printed."""
+    from bot.safety.evaluation import format_figures, score_set
+
+    results = {}
+    for title, names in SAFETY_SETS.items():
+        paths = [PROJECT_ROOT / n for n in names if (PROJECT_ROOT / n).exists()]
+        if not paths:
+            continue
+        figures = score_set(model, paths).figures()
+        click.echo(format_figures(title, figures))
+        results[title] = {k: list(v) if isinstance(v, tuple) else v for k, v in figures.items()}
+    return results
