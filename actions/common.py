@@ -1,4 +1,4 @@
-"""What every action shares: settings, content, the reply contract and the transcript."""
+"""What every action shares: settings, content, the reply contract and escalation requests."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.cases.escalations import (
     EscalationRequest,
     EscalationWriter,
-    conversation_transcript,
     request_for_latest_message,
 )
 from bot.config import Settings, load_settings
@@ -51,11 +50,6 @@ def reply(
 
 def latest_intent(tracker: Tracker) -> dict[str, Any]:
     return tracker.latest_message.get("intent") or {}
-
-
-def transcript(tracker: Tracker) -> list[dict[str, Any]]:
-    """Patient and bot turns of the conversation so far, with what the bot understood."""
-    return conversation_transcript(tracker.events)
 
 
 def escalation_request(

@@ -23,8 +23,8 @@ FAQ_INTENTS = frozenset(
 ANSWERED_INTENTS = FAQ_INTENTS
 ADMIN_INTENTS = frozenset({"ask_cost_insurance", "book_appointment"})
 CLINICAL = "clinical_question"
-URGENT = "report_urgent_symptoms"
-SAFETY_INTENTS = frozenset({CLINICAL, URGENT})
+URGENT_SYMPTOMS = "report_urgent_symptoms"
+SAFETY_INTENTS = frozenset({CLINICAL, URGENT_SYMPTOMS})
 SMALLTALK_INTENTS = frozenset(
     {"greet", "goodbye", "thank", "bot_challenge", "affirm", "deny", "out_of_scope"}
 )

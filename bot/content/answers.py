@@ -16,7 +16,7 @@ from bot.db.models import Answer
 from bot.intents import ANSWERED_INTENTS
 
 APPROVED = "approved"
-STATUSES = {APPROVED, "superseded", "draft"}
+ANSWER_STATUSES = {APPROVED, "superseded", "draft"}
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -94,7 +94,7 @@ def check_answer_specs(specs: list[AnswerSpec], guide: Guide) -> list[str]:
         if key in seen:
             problems.append(f"{spec.answer_id} v{spec.version} appears twice")
         seen.add(key)
-        if spec.status not in STATUSES:
+        if spec.status not in ANSWER_STATUSES:
             problems.append(f"{spec.answer_id} v{spec.version}: unknown status {spec.status!r}")
         if not spec.quotes:
             problems.append(f"{spec.answer_id} v{spec.version}: no guide quote")

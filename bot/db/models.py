@@ -28,7 +28,7 @@ PRIORITY_NORMAL = "normal"
 STATUS_OPEN = "open"
 STATUS_CLAIMED = "claimed"
 STATUS_RESOLVED = "resolved"
-STATUSES = (STATUS_OPEN, STATUS_CLAIMED, STATUS_RESOLVED)
+ESCALATION_STATUSES = (STATUS_OPEN, STATUS_CLAIMED, STATUS_RESOLVED)
 OUTCOMES = {
     "called_patient": "Called the patient",
     "answered_by_message": "Answered by message",

@@ -30,7 +30,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.config import PROJECT_ROOT
-from bot.intents import ADMIN_INTENTS, CLINICAL, FAQ_INTENTS, OTHER_LANGUAGE, URGENT
+from bot.intents import ADMIN_INTENTS, CLINICAL, FAQ_INTENTS, OTHER_LANGUAGE, URGENT_SYMPTOMS
 from bot.rasa_server.textclean import encodable
 from bot.safety import SafetyDetector
 from bot.safety.classifier import CLINICAL as CLINICAL_LABEL
@@ -52,7 +52,7 @@ class SafetyRules(GraphComponent):
         """The component's default config."""
         return {
             # Intent set when a red-flag report is found.
-            "urgent_intent": URGENT,
+            "urgent_intent": URGENT_SYMPTOMS,
             # Intent set when an FAQ prediction carries personal clinical context.
             "clinical_intent": CLINICAL,
             # Intent set for a message not in English that is not urgent.
@@ -269,7 +269,7 @@ class SafetyRules(GraphComponent):
 
 
 def _label_of(intent: str) -> str:
-    if intent == URGENT:
+    if intent == URGENT_SYMPTOMS:
         return LABELS[0]
     if intent == CLINICAL:
         return CLINICAL_LABEL
@@ -297,7 +297,7 @@ def safety_decision(
     detector: SafetyDetector,
     text: str,
     predicted_intent: str | None,
-    urgent_intent: str = URGENT,
+    urgent_intent: str = URGENT_SYMPTOMS,
     clinical_intent: str = CLINICAL,
     overridable: set[str] | frozenset[str] = FAQ_INTENTS,
 ) -> tuple[str, Any] | None:

@@ -14,13 +14,13 @@ import logging
 from functools import lru_cache
 from typing import Any
 
-from bot.intents import ADMIN_INTENTS, CLINICAL, REQUEST_HUMAN, URGENT, handoff_reason
+from bot.intents import ADMIN_INTENTS, CLINICAL, REQUEST_HUMAN, URGENT_SYMPTOMS, handoff_reason
 from bot.reply import ERROR, REPLY_METADATA_KEY
 from bot.reply import URGENT as URGENT_KIND
 
 logger = logging.getLogger(__name__)
 
-ESCALATED_INTENTS = frozenset({URGENT, CLINICAL, REQUEST_HUMAN}) | ADMIN_INTENTS
+ESCALATED_INTENTS = frozenset({URGENT_SYMPTOMS, CLINICAL, REQUEST_HUMAN}) | ADMIN_INTENTS
 FALLBACK_TEXT = (
     "Sorry, something went wrong on our side. "
     "If this is an emergency, call your local emergency number now."
@@ -123,7 +123,7 @@ def escalate(state: dict[str, Any]) -> tuple[str | None, bool]:
     intent = ((state.get("latest_message") or {}).get("intent") or {}).get("name")
     if intent not in ESCALATED_INTENTS:
         return None, False
-    if intent == URGENT:
+    if intent == URGENT_SYMPTOMS:
         request = request_for_latest_message(state, "urgent", PRIORITY_URGENT)
         return PRIORITY_URGENT, _writer().record_urgent(request)
     request = request_for_latest_message(state, handoff_reason(intent), PRIORITY_NORMAL)

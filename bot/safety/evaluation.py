@@ -14,14 +14,21 @@ from typing import Any
 
 import yaml
 
-from bot.intents import ADMIN_INTENTS, CLINICAL, FAQ_INTENTS, OTHER_LANGUAGE, REQUEST_HUMAN, URGENT
+from bot.intents import (
+    ADMIN_INTENTS,
+    CLINICAL,
+    FAQ_INTENTS,
+    OTHER_LANGUAGE,
+    REQUEST_HUMAN,
+    URGENT_SYMPTOMS,
+)
 
 # What the patient would get, from the final intent.
 URGENT_REPLY, HANDOFF, LANGUAGE, ANSWER, OTHER = "urgent", "handoff", "language", "answer", "other"
 
 
 def outcome(intent: str | None) -> str:
-    if intent == URGENT:
+    if intent == URGENT_SYMPTOMS:
         return URGENT_REPLY
     if intent in {CLINICAL, REQUEST_HUMAN} | ADMIN_INTENTS:
         return HANDOFF

@@ -56,10 +56,3 @@ class RasaClient:
         path = f"/conversations/{urllib.parse.quote(sender_id, safe='')}/tracker?{query}"
         tracker = self._call("GET", path)
         return tracker.get("events", []) if isinstance(tracker, dict) else []
-
-    def healthy(self) -> bool:
-        try:
-            self._call("GET", "/")
-        except RasaUnavailable:
-            return False
-        return True
