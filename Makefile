@@ -38,7 +38,7 @@ test: setup ## All tests: unit, content, NLU evaluation, Rasa stories, servers, 
 test-fast: setup ## Tests that need no trained model
 	@$(BIN)/python -m pytest -m "not slow"
 
-lint: setup ## ruff
+lint: setup ## ruff check (the rules in pyproject.toml)
 	@$(BIN)/ruff check bot actions tests bench
 
 bench: setup ## Benchmarks: model vs stock pipeline; maintainer retrain-evaluate-promote cycle

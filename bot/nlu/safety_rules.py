@@ -247,9 +247,10 @@ class SafetyRules(GraphComponent):
         if clinical is not None:
             where = {"matched": clinical.phrase, "clause": clinical.clause}
             return {"source": "rules", "rule": clinical.rule, **where}
-        if probabilities is not None:
-            if float(probabilities[0] + probabilities[1]) >= self.config["clinical_threshold"]:
-                return {"source": "classifier", "rule": "learned check (clinical)"}
+        if probabilities is not None and (
+            float(probabilities[0] + probabilities[1]) >= self.config["clinical_threshold"]
+        ):
+            return {"source": "classifier", "rule": "learned check (clinical)"}
         return None
 
     def _probabilities(self, message: Message, text: str) -> np.ndarray | None:

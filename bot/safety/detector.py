@@ -145,9 +145,8 @@ class SafetyDetector:
             now = self._now(sentence)
             if self._has(clause, cues.history) or (not now and self._has(sentence, cues.history)):
                 continue  # "my dad had a stroke years ago"
-            if now and (personal or report or not general):
-                yield _to_match(span)
-            elif not now and (personal or report) and not general:
+            own_or_reported = personal or report
+            if (own_or_reported or not general) if now else (own_or_reported and not general):
                 yield _to_match(span)
 
     def clinical(self, text: str | Doc) -> SafetyMatch | None:

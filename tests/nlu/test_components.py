@@ -131,7 +131,7 @@ def test_ranking_is_sorted_and_normalised(agent):
     ranking = _parse(agent, "when will i notice a difference")["intent_ranking"]
     confidences = [r["confidence"] for r in ranking]
     assert confidences == sorted(confidences, reverse=True)
-    assert 0.0 <= min(confidences) and max(confidences) <= 1.0
+    assert min(confidences) >= 0.0 and max(confidences) <= 1.0
 
 
 @pytest.mark.slow

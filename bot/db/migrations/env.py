@@ -10,7 +10,7 @@ config = context.config
 OWN_TABLES = set(Base.metadata.tables)
 
 
-def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
+def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
     return type_ != "table" or name in OWN_TABLES
 
 

@@ -20,6 +20,7 @@ from flask import (
     session,
     url_for,
 )
+from sqlalchemy.orm import Session
 
 from bot.cases import casework
 from bot.db.models import (
@@ -35,7 +36,7 @@ IDLE_TIMEOUT_S = 30 * 60
 REASONS = ("urgent", "clinical", "requested", "admin", "fallback", "no_answer", "language")
 
 
-def db():
+def db() -> Session:
     """One SQLAlchemy session per request, closed at teardown."""
     if "db" not in g:
         g.db = session_factory(current_app.config["SETTINGS"].database_url)()

@@ -13,16 +13,17 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 
 from bot.cases import casework
 from bot.cases.accounts import authenticate
-from bot.web.staff.access import forget_login, db, login_required
+from bot.web.staff.access import db, forget_login, login_required
 
 blueprint = Blueprint("auth", __name__)
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
-def login():
+def login() -> ResponseReturnValue:
     if request.method == "POST":
         username = request.form.get("username", "")
         result = authenticate(db(), username, request.form.get("password", ""))
@@ -47,7 +48,7 @@ def login():
 
 @blueprint.post("/logout")
 @login_required()
-def logout():
+def logout() -> ResponseReturnValue:
     casework.audit(db(), g.user, "logout")
     db().commit()
     forget_login()

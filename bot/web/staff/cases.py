@@ -16,6 +16,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 
 from bot.cases import casework
 from bot.db.models import (
@@ -51,7 +52,7 @@ def _filter_from_args() -> casework.QueueFilter:
 
 @blueprint.get("/")
 @login_required()
-def queue():
+def queue() -> ResponseReturnValue:
     flt = _filter_from_args()
     return render_template(
         "staff/queue.html",
@@ -64,7 +65,7 @@ def queue():
 
 @blueprint.get("/queue.json")
 @login_required()
-def queue_json():
+def queue_json() -> ResponseReturnValue:
     """Polled by the queue page so new escalations appear without a reload."""
     rows = casework.queue(db(), _filter_from_args())
     return jsonify(
@@ -86,7 +87,7 @@ def queue_json():
 
 @blueprint.get("/escalations/<int:escalation_id>")
 @login_required()
-def case(escalation_id: int):
+def case(escalation_id: int) -> ResponseReturnValue:
     try:
         escalation = casework.get_case(db(), escalation_id, g.user)
     except LookupError:
@@ -102,7 +103,9 @@ def case(escalation_id: int):
     )
 
 
-def _change(escalation_id: int, action: Callable[[Escalation], None], done: str):
+def _change(
+    escalation_id: int, action: Callable[[Escalation], None], done: str
+) -> ResponseReturnValue:
     escalation = db().get(Escalation, escalation_id)
     if escalation is None:
         abort(404)
@@ -119,33 +122,33 @@ def _change(escalation_id: int, action: Callable[[Escalation], None], done: str)
 
 @blueprint.post("/escalations/<int:escalation_id>/claim")
 @login_required()
-def claim(escalation_id: int):
+def claim(escalation_id: int) -> ResponseReturnValue:
     return _change(escalation_id, lambda e: casework.claim(db(), e, g.user), "Claimed.")
 
 
 @blueprint.post("/escalations/<int:escalation_id>/note")
 @login_required()
-def note(escalation_id: int):
+def note(escalation_id: int) -> ResponseReturnValue:
     text = request.form.get("note", "")
     return _change(escalation_id, lambda e: casework.add_note(db(), e, g.user, text), "Note added.")
 
 
 @blueprint.post("/escalations/<int:escalation_id>/resolve")
 @login_required()
-def resolve(escalation_id: int):
+def resolve(escalation_id: int) -> ResponseReturnValue:
     outcome = request.form.get("outcome", "")
     return _change(escalation_id, lambda e: casework.resolve(db(), e, g.user, outcome), "Resolved.")
 
 
 @blueprint.post("/escalations/<int:escalation_id>/reopen")
 @login_required()
-def reopen(escalation_id: int):
+def reopen(escalation_id: int) -> ResponseReturnValue:
     return _change(escalation_id, lambda e: casework.reopen(db(), e, g.user), "Reopened.")
 
 
 @blueprint.post("/escalations/<int:escalation_id>/flag")
 @login_required()
-def flag(escalation_id: int):
+def flag(escalation_id: int) -> ResponseReturnValue:
     """Marks the conversation for the maintainers' inbox (or takes the mark away)."""
 
     def toggle(escalation: Escalation) -> None:
@@ -157,7 +160,7 @@ def flag(escalation_id: int):
 
 @blueprint.get("/overview")
 @login_required()
-def overview():
+def overview() -> ResponseReturnValue:
     figures = casework.overview(db())
     charts = {
         "per_day": bar_chart(

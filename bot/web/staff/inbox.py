@@ -12,6 +12,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from bot.cases import casework
@@ -28,7 +29,7 @@ blueprint = Blueprint("inbox", __name__)
 
 @blueprint.get("/inbox")
 @login_required(ROLE_ADMIN)
-def inbox():
+def inbox() -> ResponseReturnValue:
     items = (
         db()
         .scalars(
@@ -43,7 +44,7 @@ def inbox():
 
 @blueprint.post("/inbox/<int:item_id>")
 @login_required(ROLE_ADMIN)
-def inbox_decide(item_id: int):
+def inbox_decide(item_id: int) -> ResponseReturnValue:
     item = db().get(InboxItem, item_id)
     if item is None:
         abort(404)

@@ -12,6 +12,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from bot.cases import casework
@@ -28,21 +29,21 @@ blueprint = Blueprint("users", __name__)
 
 @blueprint.get("/audit")
 @login_required(ROLE_ADMIN)
-def audit_log():
+def audit_log() -> ResponseReturnValue:
     entries = db().scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(500)).all()
     return render_template("staff/audit.html", entries=entries)
 
 
 @blueprint.get("/users")
 @login_required(ROLE_ADMIN)
-def users():
+def users() -> ResponseReturnValue:
     accounts = db().scalars(select(StaffUser).order_by(StaffUser.username)).all()
     return render_template("staff/users.html", accounts=accounts, roles=ROLES)
 
 
 @blueprint.post("/users/<int:user_id>")
 @login_required(ROLE_ADMIN)
-def update_user(user_id: int):
+def update_user(user_id: int) -> ResponseReturnValue:
     account = db().get(StaffUser, user_id)
     if account is None:
         abort(404)
