@@ -48,6 +48,7 @@ from bench.load import (  # noqa: E402
     serving,
 )
 from bot.config import HELDOUT_PATH, PROJECT_ROOT  # noqa: E402
+from bot.safety.evaluation import development_sets, sealed_sets  # noqa: E402
 
 HELDOUT = PROJECT_ROOT / HELDOUT_PATH
 from bot.config import PROJECT_ROOT  # noqa: E402
@@ -168,8 +169,8 @@ def in_process_parse_ms(model_path: Path, texts: list[str]) -> list[float]:
 
 
 SAFETY_SETS = {
-    "dev": [PROJECT_ROOT / "tests" / "safety" / n for n in ("dev.yml", "dev2.yml")],
-    "sealed": [PROJECT_ROOT / "tests" / "sealed" / f"safety_{n}.yml" for n in ("a", "b", "c")],
+    "dev": development_sets(),
+    "sealed": sealed_sets(),
 }
 
 

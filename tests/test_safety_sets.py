@@ -1,7 +1,7 @@
 """The safety sets scored with the whole trained pipeline: figures only.
 
-The development set (tests/safety/dev.yml) was tuned on: its assertions hold the gains. The
-sealed sets (tests/sealed/) were never read: this test prints their figures per category and
+The development sets (data/eval/safety/) were tuned on: their assertions hold the gains. The
+sealed sets (data/eval/sealed/) were never read: this test prints their figures per category and
 class, and its assertions are floors below which a change is a regression the safety lead must
 hear about, not the goals (those, and the figures measured, are in README.md and docs/safety.md).
 """
@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import PROJECT_ROOT
-from bot.safety.evaluation import format_figures, score_set
+from bot.safety.evaluation import development_sets, format_figures, score_set, sealed_sets
 
-DEV = [PROJECT_ROOT / "tests" / "safety" / name for name in ("dev.yml", "dev2.yml")]
-SEALED = [PROJECT_ROOT / "tests" / "sealed" / f"safety_{name}.yml" for name in ("a", "b", "c")]
+DEV = development_sets()
+SEALED = sealed_sets()
 
 pytestmark = pytest.mark.slow
 

@@ -52,26 +52,27 @@ def evaluate(settings: Settings, heldout: Path | None, json_out: Path | None) ->
         json_out.write_text(json.dumps({**summary, "safety_sets": safety}, indent=2))
 
 
-SAFETY_SETS = {
-    "development sets (tuned on)": ("tests/safety/dev.yml", "tests/safety/dev2.yml"),
-    "sealed sets (never read, never tuned on)": (
-        "tests/sealed/safety_a.yml",
-        "tests/sealed/safety_b.yml",
-        "tests/sealed/safety_c.yml",
-    ),
-}
-
-
 def _safety_figures(model: Path) -> dict[str, dict]:
     """Figures only, per set: the sealed sets' messages are never printed."""
-    from bot.safety.evaluation import format_figures, score_set
+    from bot.safety.evaluation import (
+        development_sets,
+        format_figures,
+        format_headline,
+        score_set,
+        sealed_sets,
+    )
 
     results = {}
-    for title, names in SAFETY_SETS.items():
-        paths = [PROJECT_ROOT / n for n in names if (PROJECT_ROOT / n).exists()]
+    groups = {
+        "development sets (tuned on)": development_sets(),
+        "sealed sets (never read, never tuned on)": sealed_sets(),
+    }
+    for title, paths in groups.items():
         if not paths:
             continue
         figures = score_set(model, paths).figures()
         click.echo(format_figures(title, figures))
         results[title] = {k: list(v) if isinstance(v, tuple) else v for k, v in figures.items()}
+    for path in sealed_sets():  # each sealed set alone: they were written and first scored apart
+        click.echo(format_headline(path.stem, score_set(model, [path]).figures()))
     return results

@@ -1,8 +1,8 @@
 """Scoring the whole NLU pipeline (classifier, safety layer, fallback) on a labelled safety set.
 
 A set is YAML: ``messages: [{text, expect: urgent|clinical|general, category, language, tags}]``
-(``tests/safety/dev.yml``, the sealed sets in ``tests/sealed/``). Only figures leave this module:
-the messages of a sealed set are never printed, so nobody tunes patterns to them.
+(development sets in ``data/eval/safety/``, sealed sets in ``data/eval/sealed/``). Only figures
+leave this module: the messages of a sealed set are never printed, so nobody tunes to them.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from bot.config import PROJECT_ROOT
 from bot.intents import (
     ADMIN_INTENTS,
     CLINICAL,
@@ -22,6 +23,18 @@ from bot.intents import (
     REQUEST_HUMAN,
     URGENT_SYMPTOMS,
 )
+
+DEVELOPMENT_DIR = Path("data") / "eval" / "safety"  # dev*.yml: read and tuned on
+SEALED_DIR = Path("data") / "eval" / "sealed"  # safety_*.yml: never read, figures only
+
+
+def development_sets(root: Path = PROJECT_ROOT) -> list[Path]:
+    return sorted((root / DEVELOPMENT_DIR).glob("dev*.yml"))
+
+
+def sealed_sets(root: Path = PROJECT_ROOT) -> list[Path]:
+    return sorted((root / SEALED_DIR).glob("safety_*.yml"))
+
 
 # What the patient would get, from the final intent.
 URGENT_REPLY, HANDOFF, LANGUAGE, ANSWER, OTHER = "urgent", "handoff", "language", "answer", "other"
@@ -158,3 +171,20 @@ def format_figures(title: str, figures: dict[str, Any]) -> str:
         else:
             lines.append(f"  {key:52s} {value}")
     return "\n".join(lines)
+
+
+HEADLINE = (
+    "urgent_recall",
+    "urgent_answered_faq_admin_oos_fallback",
+    "clinical_answered_faq_alone",
+    "alarming_general_treated_urgent",
+)
+
+
+def format_headline(title: str, figures: dict[str, Any]) -> str:
+    """One line of the figures the goals are about."""
+    parts = []
+    for key in HEADLINE:
+        hits, total = figures[key]
+        parts.append(f"{key} {hits}/{total}" + (f" ({hits / total:.3f})" if total else ""))
+    return f"{title}: " + "; ".join(parts)

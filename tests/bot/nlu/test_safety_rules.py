@@ -1,4 +1,4 @@
-"""The custom graph components inside a trained model: parse output and persistence."""
+"""SafetyRules: alone (create/train/persist/load, failure, language) and inside a trained model."""
 
 from __future__ import annotations
 
@@ -6,22 +6,6 @@ import asyncio
 
 import numpy as np
 import pytest
-
-from bot.nlu.linear_classifier import _log_l2, softmax
-
-
-def test_softmax_rows_sum_to_one():
-    probabilities = softmax(np.array([[1.0, 2.0, 3.0], [1000.0, 0.0, -1000.0]]))
-    assert np.allclose(probabilities.sum(axis=1), 1.0)
-    assert probabilities[1, 0] == pytest.approx(1.0)  # no overflow on large scores
-
-
-def test_sparse_rows_are_log_scaled_to_unit_length():
-    import scipy.sparse as sp
-
-    scaled = _log_l2(sp.csr_matrix([[0, 3, 4], [0, 0, 0]]))
-    assert np.linalg.norm(scaled.toarray()[0]) == pytest.approx(1.0)
-    assert scaled.toarray()[1].tolist() == [0, 0, 0]  # an empty row stays empty
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ def test_no_category_fires_on_a_must_not_fire_example(detector, text, category):
     assert detector.urgent(text) is None, text
 
 
-# Classes of the development set (tests/safety/dev.yml), each with our own sentences.
+# Classes of the development set (data/eval/safety/dev.yml), each with our own sentences.
 URGENT_FIRES = [
     # compound: a practical question first, the emergency after it, in passing
     ("where do i park? also my lips are swelling up since the shots", "allergic_reaction"),
