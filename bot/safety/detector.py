@@ -119,10 +119,8 @@ class SafetyDetector:
         candidates = self._candidates(doc)
         if not candidates:
             return
-        cues = self.spec.cues
-        words = [t.lower_ for t in doc]
-        personal = any(w in cues.first_person or w in cues.other_person for w in words)
-        report = any(w in cues.report for w in words)
+        personal = self._cue(doc[:], "first_person", "other_person")
+        report = self._cue(doc[:], "report")
         says_no_symptoms = bool(self._no_symptoms(doc))
         negated = self._negated(doc, candidates)
         for span in candidates:
@@ -130,7 +128,7 @@ class SafetyDetector:
             clause = span.sent
             sentence = _sentence_of(doc, span)
             general = self._general(clause) or (
-                "?" in sentence.text and self._has(sentence, cues.question_general | cues.general)
+                _asks(sentence) and self._cue(sentence, "question_general", "general")
             )
             if category.negation_proof:
                 # "I don't want to live" is the sign itself, never negated; only a general
@@ -140,10 +138,10 @@ class SafetyDetector:
                 continue
             if says_no_symptoms or span in negated or self._fine_after(span):
                 continue
-            if self._has(clause, cues.hearsay):
+            if self._cue(clause, "hearsay"):
                 continue
             now = self._now(sentence)
-            if self._has(clause, cues.history) or (not now and self._has(sentence, cues.history)):
+            if self._cue(clause, "history") or (not now and self._cue(sentence, "history")):
                 continue  # "my dad had a stroke years ago"
             own_or_reported = personal or report
             if (own_or_reported or not general) if now else (own_or_reported and not general):
@@ -152,10 +150,7 @@ class SafetyDetector:
     def clinical(self, text: str | Doc) -> SafetyMatch | None:
         """The first sign that the writer asks about their own medicines, conditions or doses."""
         doc = self.parse(text) if isinstance(text, str) else doc_or_raise(text)
-        cues = self.spec.cues
-        has_person = any(
-            t.lower_ in cues.first_person or t.lower_ in cues.other_person for t in doc
-        )
+        has_person = self._cue(doc[:], "first_person", "other_person")
         # Earliest first; the least specific reasons (``last: true``) only when nothing else.
         spans = _earliest(self._clinical(doc, as_spans=True))
         spans.sort(key=lambda s: self._clinical_last[s.label_])
@@ -231,13 +226,17 @@ class SafetyDetector:
                 return True
         return False
 
-    @staticmethod
-    def _has(span: Span, words: frozenset[str]) -> bool:
-        return any(t.lower_ in words for t in span)
+    def _cue(self, span: Span, *names: str) -> bool:
+        """Whether a word of the cue lists ``names`` is in ``span`` (or, for Chinese and
+        Arabic, one of their ``inside_words`` is inside its text)."""
+        cues = self.spec.cues
+        if any(t.lower_ in getattr(cues, name) for t in span for name in names):
+            return True
+        inside = [w for name in names for w in cues.inside_words.get(name, ())]
+        return bool(inside) and any(w in span.text for w in inside)
 
     def _personal(self, span: Span) -> bool:
-        cues = self.spec.cues
-        return any(t.lower_ in cues.first_person or t.lower_ in cues.other_person for t in span)
+        return self._cue(span, "first_person", "other_person")
 
     def _now(self, sentence: Span) -> bool:
         words = [t.lower_ for t in sentence]
@@ -245,7 +244,7 @@ class SafetyDetector:
         return any(
             w in cues.now and not (w == "ago" and i > 0 and words[i - 1] in cues.distant)
             for i, w in enumerate(words)
-        )
+        ) or any(w in sentence.text for w in cues.inside_words.get("now", ()))
 
     def _general(self, clause: Span) -> bool:
         words = [t.lower_ for t in clause]
@@ -254,7 +253,11 @@ class SafetyDetector:
             w in self.spec.cues.general
             and not (i + 1 < len(words) and words[i + 1] in {"n't", "not", "nt"})
             for i, w in enumerate(words)
-        )
+        ) or any(w in clause.text for w in self.spec.cues.inside_words.get("general", ()))
+
+
+def _asks(sentence: Span) -> bool:
+    return any(mark in sentence.text for mark in ("?", "\uff1f", "\u061f"))  # ? ？ ؟
 
 
 def _build_negex(nlp: Language, extra_negations: list[str]):  # noqa: ANN202 - negspacy's type

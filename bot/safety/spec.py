@@ -89,6 +89,9 @@ class Cues:
     history: frozenset[str]
     no_symptoms: list[str]
     signed: bool
+    # Cue name -> folded substrings found inside words: Chinese has no spaces and Arabic joins
+    # pronouns to words ("عندي", "I have"), so their cues cannot be whole words.
+    inside_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -185,9 +188,18 @@ def load_spec(directory: Path = SAFETY_DIR) -> SafetySpec:
         **{name: _words(raw, name) for name in WORD_LISTS},
         no_symptoms=[str(p) for p in raw.get("no_symptoms") or []],
         signed=bool(reviewer) and PLACEHOLDER not in reviewer and bool(reviewed_on),
+        inside_words=_inside_words(raw),
     )
     clinical, macros, clinical_signed = _load_clinical(directory / "clinical.yml", cues.macros)
     return SafetySpec(categories, cues, tuple(substrings), clinical, macros, clinical_signed)
+
+
+def _inside_words(raw: dict) -> dict[str, tuple[str, ...]]:
+    inside = raw.get("inside_words") or {}
+    unknown = set(inside) - set(WORD_LISTS)
+    if unknown:
+        raise ValueError(f"cues.yml inside_words: unknown cue lists {sorted(unknown)}")
+    return {str(k): tuple(fold(str(w)) for w in v) for k, v in inside.items()}
 
 
 def _load_clinical(

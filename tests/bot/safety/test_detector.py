@@ -168,3 +168,34 @@ def test_rules_are_deterministic(detector):
 def test_very_long_input_is_handled(detector):
     text = "how long does it take " * 2000 + " i can't breathe since the injections"
     assert detector.urgent(text) is not None
+
+
+# Chinese and Arabic: their cues are found inside words (cues.yml ``inside_words``).
+@pytest.mark.parametrize(
+    ("text", "fires"),
+    [
+        ("我昨天打了针，现在吞咽困难", True),
+        ("我妈突然说话不清楚了", True),
+        ("打完肉毒素以后会不会吞咽困难？", False),
+        ("如果出现呼吸困难怎么办？", False),
+        ("عندي صعوبة في البلع من امس بعد الحقن", True),
+        ("هل يمكن أن يسبب البوتوكس صعوبة في البلع؟", False),
+        ("toi tiem hom qua, bay gio kho nuot", True),
+    ],
+)
+def test_cues_inside_words_judge_chinese_and_arabic_reports(detector, text, fires):
+    assert (detector.urgent(text) is not None) is fires, text
+
+
+def test_an_unknown_inside_words_list_is_refused(tmp_path):
+    import shutil
+
+    from bot.config import PROJECT_ROOT
+    from bot.safety.spec import load_spec
+
+    copy = tmp_path / "safety"
+    shutil.copytree(PROJECT_ROOT / "data" / "safety", copy)
+    cues = copy / "cues.yml"
+    cues.write_text(cues.read_text() + "  whoever: [x]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="whoever"):
+        load_spec(copy)
