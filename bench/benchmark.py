@@ -158,9 +158,9 @@ def time_each(texts: list[str], call: Callable[[str], object]) -> list[float]:
 
 def in_process_parse_ms(model_path: Path, texts: list[str]) -> list[float]:
     """Parse latency of ``Agent.parse_message`` on a loaded model, one message at a time."""
-    from rasa.core.agent import Agent
+    from bot.maintain.training import load_agent
 
-    agent = Agent.load(str(model_path))
+    agent = load_agent(model_path)
     loop = asyncio.new_event_loop()
     try:
         return time_each(texts, lambda text: loop.run_until_complete(agent.parse_message(text)))

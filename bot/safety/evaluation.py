@@ -132,9 +132,9 @@ def score_set(model_path: Path, paths: list[Path], progress: bool = False) -> Sa
     """Parses every message of ``paths`` with the model's full NLU pipeline."""
     import asyncio
 
-    from rasa.core.agent import Agent
+    from bot.maintain.training import load_agent
 
-    agent = Agent.load(str(model_path))
+    agent = load_agent(model_path)
     score = SafetyScore()
     items = [item for path in paths for item in load_set(path)]
 
