@@ -45,7 +45,7 @@ def start_servers(settings: Settings, model: Path, **ports: int):
 
 def start_postgres(tmp_path_factory: pytest.TempPathFactory):
     """A throwaway PostgreSQL server on loopback; skips where its binaries are missing."""
-    from bot.ops.cluster import LocalPostgres, pg_bin
+    from bot.ops.postgres import LocalPostgres, pg_bin
     from bot.ops.servers import ServerError
 
     try:

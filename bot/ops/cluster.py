@@ -16,7 +16,6 @@ ids (for tests and for stopping one server by hand); Ctrl-C or SIGTERM stops eve
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import logging
 import os
@@ -24,13 +23,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO
 
 from bot.config import PROJECT_ROOT, Settings, rasa_token
+from bot.ops.postgres import LocalPostgres, need_binary
 from bot.ops.servers import HOST, ServerError, http_json, server_environment, terminate
 
 logger = logging.getLogger(__name__)
@@ -51,102 +50,6 @@ class ClusterPorts:
     rasa: tuple[int, ...] = (5205, 5206)
     redis: int = 6390
     postgres: int = 5440
-
-
-def pg_bin(name: str) -> str:
-    found = shutil.which(name) or next(
-        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
-    )
-    if found is None:
-        raise ServerError(f"PostgreSQL's {name} is not installed (scripts/cluster.sh installs it)")
-    return found
-
-
-def _need(binary: str) -> str:
-    found = shutil.which(binary) or next(
-        (p for p in (f"/usr/sbin/{binary}", f"/usr/bin/{binary}") if os.access(p, os.X_OK)), None
-    )
-    if found is None:
-        raise ServerError(f"{binary} is not installed (scripts/cluster.sh installs it)")
-    return found
-
-
-@dataclass
-class LocalPostgres:
-    """A private PostgreSQL server on loopback, from Debian's binaries (trust auth, user
-    ``clinic``, database ``clinic``). Data lives in ``base_dir/pg`` when the postgres user can
-    reach it, else in a folder under /tmp."""
-
-    base_dir: Path
-    port: int
-    data_dir: Path | None = None
-
-    @property
-    def url(self) -> str:
-        return f"postgresql://clinic@{HOST}:{self.port}/clinic"
-
-    def _as_postgres(self) -> list[str]:
-        # PostgreSQL refuses to run as root.
-        return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-
-    def _pick_data_dir(self) -> Path:
-        wanted = self.base_dir / "pg"
-        if os.geteuid() != 0:
-            return wanted
-        # The postgres user must reach the folder; a checkout under a private home cannot be.
-        self.base_dir.mkdir(parents=True, exist_ok=True)
-        probe = subprocess.run(
-            [*self._as_postgres(), "test", "-x", str(self.base_dir)], capture_output=True
-        )
-        if probe.returncode == 0:
-            return wanted
-        fallback = Path(tempfile.mkdtemp(prefix="clinic-pg-"))
-        fallback.chmod(0o755)
-        return fallback / "pg"
-
-    def start(self) -> None:
-        """Creates the cluster on first use, starts it, creates the database if missing."""
-        if self.data_dir is None:
-            self.data_dir = self._pick_data_dir()
-        data = self.data_dir
-        if not (data / "PG_VERSION").exists():
-            data.mkdir(parents=True, exist_ok=True)
-            data.chmod(0o700)
-            if os.geteuid() == 0:
-                shutil.chown(data, "postgres")
-            subprocess.run(
-                [*self._as_postgres(), pg_bin("initdb"), "-D", str(data), "-A", "trust",
-                 "-U", "clinic"],
-                check=True, capture_output=True,
-            )  # fmt: skip
-        options = f"-p {self.port} -c listen_addresses={HOST} -k {data}"
-        result = subprocess.run(
-            [*self._as_postgres(), pg_bin("pg_ctl"), "-D", str(data), "-o", options, "-w",
-             "-l", str(data / "server.log"), "start"],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        if result.returncode != 0:
-            raise ServerError(f"PostgreSQL did not start: {result.stdout} {result.stderr}")
-        from bot.db.session import make_engine
-
-        admin = make_engine(f"postgresql://clinic@{HOST}:{self.port}/postgres")
-        try:
-            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                exists = connection.exec_driver_sql(
-                    "SELECT 1 FROM pg_database WHERE datname = 'clinic'"
-                ).first()
-                if not exists:
-                    connection.exec_driver_sql("CREATE DATABASE clinic")
-        finally:
-            admin.dispose()
-
-    def stop(self) -> None:
-        if self.data_dir is not None and (self.data_dir / "postmaster.pid").exists():
-            subprocess.run(
-                [*self._as_postgres(), pg_bin("pg_ctl"), "-D", str(self.data_dir), "-m",
-                 "fast", "stop"],
-                capture_output=True,
-            )  # fmt: skip
 
 
 @dataclass
@@ -247,7 +150,7 @@ class Cluster:
                 shutil.chown(run_dir / sub, "nobody", "nogroup")  # the workers write there
         path = run_dir / "nginx.conf"
         path.write_text(self.nginx_config(), encoding="utf-8")
-        nginx = _need("nginx")
+        nginx = need_binary("nginx")
         check = subprocess.run(
             [nginx, "-t", "-q", "-e", str(self.log_dir / "nginx-error.log"), "-c", str(path)],
             capture_output=True, text=True,
@@ -268,7 +171,7 @@ class Cluster:
             self.postgres.start()
             self._spawn(
                 "redis",
-                [_need("redis-server"), "--bind", HOST, "--port", str(self.ports.redis),
+                [need_binary("redis-server"), "--bind", HOST, "--port", str(self.ports.redis),
                  "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
             )  # fmt: skip
             prepare_database(self.settings)
@@ -290,8 +193,8 @@ class Cluster:
             config = self._write_nginx_config()
             self._spawn(
                 "nginx",
-                [_need("nginx"), "-c", str(config), "-e", str(self.log_dir / "nginx-error.log"),
-                 "-g", "daemon off;"],
+                [need_binary("nginx"), "-c", str(config),
+                 "-e", str(self.log_dir / "nginx-error.log"), "-g", "daemon off;"],
             )  # fmt: skip
             self.wait_until_ready(timeout)
             self.write_state()

@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.db.models import PRIORITY_NORMAL, PRIORITY_URGENT, Escalation
 from bot.db.session import session_scope
 from bot.ops.bootstrap import prepare_database
-from bot.ops.cluster import LocalPostgres
+from bot.ops.postgres import LocalPostgres
 from bot.ops.servers import ServerSet, http_json
 from tests.helpers import CONTENT_DIR, Patient, start_postgres, start_servers
 
