@@ -1,4 +1,4 @@
-"""The clinic's web app: the patient page with the chat widget (later also the staff console).
+"""The clinic's web app: the patient page with the chat widget, and the staff console.
 
 One WSGI app, created by :func:`create_app`; configuration from the environment.
 """
