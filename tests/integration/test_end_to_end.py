@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.config import MAX_MESSAGE_LENGTH
 from bot.db.models import Escalation
 from bot.db.session import session_scope
 from bot.ops.servers import http_json
@@ -107,7 +108,9 @@ def test_tracker_store_keeps_the_conversation_in_the_database(servers):
     assert stored > 0
 
 
-@pytest.mark.parametrize("text", ["", "   ", "a" * 10000, "<img src=x onerror=alert(1)>", "😀😀"])
+@pytest.mark.parametrize(
+    "text", ["", "   ", "a" * MAX_MESSAGE_LENGTH, "<img src=x onerror=alert(1)>", "😀😀"]
+)
 def test_odd_input_gets_a_safe_reply(servers, text):
     replies = say(servers, text)
     assert replies, "every message gets a reply"
@@ -121,7 +124,7 @@ def test_odd_input_gets_a_safe_reply(servers, text):
         ({"sender": "x"}, "message"),
         ({"sender": "x", "message": 42}, "message"),
         ({"sender": "x" * 300, "message": "hi"}, "sender"),
-        ({"sender": "x", "message": "a" * 30000}, "longer"),
+        ({"sender": "x", "message": "a" * (MAX_MESSAGE_LENGTH + 1)}, "longer"),
         (["not", "an", "object"], "JSON object"),
     ],
 )
