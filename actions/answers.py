@@ -36,7 +36,7 @@ def send_answer(dispatcher: CollectingDispatcher, intent: str, **extra: Any) -> 
         answer_id=answer.answer_id,
         version=answer.version,
         source={
-            "document": "Botox for Chronic Migraine: What to Really Expect (patient guide)",
+            "document": messages().text("source_document"),
             "section": answer.section,
             "quotes": list(answer.quotes),
             "label": messages().text("source_prefix"),

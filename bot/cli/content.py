@@ -35,11 +35,15 @@ def content() -> None:
 def content_check(settings: Settings) -> None:
     """Check every answer against the guide; list clinic facts still left as placeholders."""
     from bot.content.answers import Guide, check_answer_specs, load_answer_specs
-    from bot.content.messages import Messages
+    from bot.content.messages import Messages, WebTexts
 
     guide = Guide.load(settings.content_dir / "guide.txt")
     specs = load_answer_specs(settings.content_dir / "answers.yml")
     problems = check_answer_specs(specs, guide)
+    try:
+        WebTexts.load(settings.content_dir)  # the page's paragraphs and their guide quotes
+    except ValueError as error:
+        problems.append(str(error))
     for problem in problems:
         click.echo(f"error: {problem}", err=True)
     placeholders = Messages.load(settings.content_dir).placeholders
@@ -53,7 +57,7 @@ def content_check(settings: Settings) -> None:
         )
     if problems:
         sys.exit(1)
-    click.echo(f"{len(specs)} answers checked against the guide: ok")
+    click.echo(f"{len(specs)} answers and the web page checked against the guide: ok")
 
 
 def _unsigned_safety(settings: Settings) -> list[str]:

@@ -68,7 +68,7 @@ def maintain_merge(obj: tuple[Settings, Path], annotations: Path | None, by: str
         f"and {len(result.heldout)} held-out; {result.discarded} discarded"
     )
     for message in result.new_topics:
-        click.echo(f"  new topic (needs an intent and a vetted answer, see docs/maintainers.md): {message}")
+        click.echo(f"  new topic (an intent and a vetted answer, docs/maintainers.md): {message}")
 
 
 @maintain.command("train")

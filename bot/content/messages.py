@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from bot.content.answers import APPROVED, Guide, check_answer_specs, load_answer_specs, normalise
+
 
 @dataclass(frozen=True)
 class Messages:
@@ -96,3 +98,105 @@ def _translations(path: Path) -> dict[str, dict[str, str]]:
         str(key): {str(lang): str(text) for lang, text in (by_language or {}).items()}
         for key, by_language in (raw.get("messages") or {}).items()
     }
+
+
+# --- the patient web page and its chat widget (data/content/widget.yml) ------------------------
+
+
+@dataclass(frozen=True)
+class PageBlock:
+    """A sub-heading or a paragraph of the patient page. A paragraph is a vetted answer
+    (``answer_id``, ``version``) or a passage resting on verbatim guide ``quotes``."""
+
+    kind: str  # "subheading", "answer" or "passage"
+    text: str
+    section: str = ""  # the guide section(s) the paragraph comes from
+    quotes: tuple[str, ...] = ()
+    answer_id: str = ""
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class PageSection:
+    anchor: str
+    heading: str
+    blocks: tuple[PageBlock, ...]
+
+
+@dataclass(frozen=True)
+class WebTexts:
+    """The page's interface strings, its medical paragraphs (each with its guide source) and the
+    strings widget.js reads, all from ``widget.yml`` and the approved answers."""
+
+    page: dict[str, str]
+    widget: dict[str, str]
+    lead: PageBlock
+    sections: tuple[PageSection, ...]
+
+    @classmethod
+    def load(cls, content_dir: Path) -> WebTexts:
+        """Raises ``ValueError`` listing every problem: a quote not verbatim in the guide, an
+        answer with no approved version, or answers.yml failing its own check."""
+        guide = Guide.load(content_dir / "guide.txt")
+        specs = load_answer_specs(content_dir / "answers.yml")
+        approved = {s.answer_id: s for s in specs if s.status == APPROVED}
+        problems = check_answer_specs(specs, guide)
+        raw = yaml.safe_load((content_dir / "widget.yml").read_text(encoding="utf-8")) or {}
+        page = raw.get("page") or {}
+
+        def block(entry: dict, where: str) -> PageBlock:
+            if "subheading" in entry:
+                return PageBlock("subheading", normalise(str(entry["subheading"])))
+            if "answer" in entry:
+                spec = approved.get(str(entry["answer"]))
+                if spec is None:
+                    problems.append(f"{where}: no approved answer {entry['answer']!r}")
+                    return PageBlock("answer", "")
+                return PageBlock(
+                    "answer", spec.text, spec.section, spec.quotes, spec.answer_id, spec.version
+                )
+            quotes = tuple(normalise(str(q)) for q in entry.get("quotes") or ())
+            if not quotes or not entry.get("section") or not entry.get("text"):
+                problems.append(f"{where}: a passage needs its text, guide quotes and section")
+            problems.extend(
+                f"{where}: quote not verbatim in guide: {q[:60]!r}"
+                for q in quotes
+                if not guide.contains(q)
+            )
+            return PageBlock(
+                "passage",
+                normalise(str(entry.get("text") or "")),
+                str(entry.get("section") or ""),
+                quotes,
+            )
+
+        lead = block(page.get("lead") or {}, "page lead")
+        sections = tuple(
+            PageSection(
+                str(s["id"]),
+                str(s["heading"]),
+                tuple(block(b, f"page section {s['id']}") for b in s.get("blocks") or ()),
+            )
+            for s in page.get("sections") or ()
+        )
+        if problems:
+            raise ValueError(
+                f"{content_dir}: page content check failed:\n- " + "\n- ".join(problems)
+            )
+        return cls(
+            page=_strings(page.get("strings")),
+            widget=_strings(raw.get("widget")),
+            lead=lead,
+            sections=sections,
+        )
+
+    def paragraphs(self) -> list[PageBlock]:
+        """Every medical paragraph of the page, the lead first."""
+        return [self.lead] + [
+            b for s in self.sections for b in s.blocks if b.kind in ("answer", "passage")
+        ]
+
+
+def _strings(raw: dict | None) -> dict[str, str]:
+    """Texts with YAML line wrapping collapsed."""
+    return {str(k): " ".join(str(v).split()) for k, v in (raw or {}).items()}

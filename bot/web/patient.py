@@ -8,11 +8,15 @@ import threading
 import time
 import uuid
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request, session
+from flask.typing import ResponseReturnValue
+from markupsafe import Markup, escape
 
 from bot.config import MAX_MESSAGE_LENGTH
+from bot.content.messages import Messages, WebTexts
 from bot.rasa_server.textclean import clean_message
 from bot.reply import ERROR
 from bot.web.rasa_client import RasaUnavailable
@@ -91,6 +95,8 @@ class RecentReplies:
 
 
 def init_app(app) -> None:  # noqa: ANN001
+    # Loaded and checked once: a page quote missing from the guide stops the app from starting.
+    app.extensions["web_texts"] = WebTexts.load(app.config["SETTINGS"].content_dir)
     app.extensions["recent_replies"] = RecentReplies()
     app.extensions["chat_rate_limiter"] = RateLimiter(
         *parse_rate_limit(app.config["CHAT_RATE_LIMIT"])
@@ -106,7 +112,7 @@ def init_app(app) -> None:  # noqa: ANN001
 
 
 @blueprint.before_request
-def _same_origin_only():
+def _same_origin_only() -> ResponseReturnValue | None:
     """The chat API answers the site's own pages (and origins listed in CLINIC_ALLOWED_ORIGINS),
     never a page elsewhere that a patient happens to have open."""
     origin = request.headers.get("Origin")
@@ -126,7 +132,7 @@ def _sender_id() -> str:
     return session["sender_id"]
 
 
-def _messages():
+def _messages() -> Messages:
     return current_app.extensions["clinic_messages"]
 
 
@@ -146,11 +152,45 @@ def _unavailable_reply() -> dict[str, Any]:
 @blueprint.get("/")
 def index() -> str:
     _sender_id()
-    return render_template("index.html", clinic=_messages().clinic)
+    texts: WebTexts = current_app.extensions["web_texts"]
+    clinic = _messages().clinic
+    return render_template(
+        "index.html",
+        clinic=clinic,
+        page=texts,
+        page_text=_filler(texts.page, clinic),
+        widget_text=_filler(texts.widget, clinic),
+    )
+
+
+def _link(href: str, text: str) -> Markup:
+    return Markup('<a href="{}">{}</a>').format(href, text)
+
+
+def _filler(strings: dict[str, str], clinic: dict[str, str]) -> Callable[..., Markup]:
+    """``text(key, **extra)`` for the template: the content string ``key``, escaped, with clinic
+    facts (and ``{phone_link}``-style links to them) filled in; ``extra`` values may be markup."""
+    values = {
+        **clinic,
+        "phone_link": _link("tel:" + clinic["phone"].replace(" ", ""), clinic["phone"]),
+        "email_link": _link("mailto:" + clinic["email"], clinic["email"]),
+        "emergency_link": _link(
+            "tel:" + clinic["emergency_number"].replace(" ", ""), clinic["emergency_number"]
+        ),
+    }
+
+    def text(key: str, **extra: str) -> Markup:
+        if key not in strings:
+            # A page with one label missing beats no page; the tests check every key exists.
+            logger.error("page text %r is missing from widget.yml", key)
+            return escape(key)
+        return Markup(escape(strings[key])).format(**values, **extra)
+
+    return text
 
 
 @blueprint.post("/api/chat")
-def chat():
+def chat() -> ResponseReturnValue:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return jsonify(error='expected a JSON object {"message": "...", "client_id": "..."}'), 400
@@ -197,7 +237,7 @@ def chat():
 
 
 @blueprint.get("/api/history")
-def history():
+def history() -> ResponseReturnValue:
     if "sender_id" not in session:
         return jsonify(messages=[])
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shutil
 
 import pytest
 import spacy
@@ -16,7 +17,7 @@ from bot.content.answers import (
     load_answer_specs,
     sync_answers,
 )
-from bot.content.messages import Messages
+from bot.content.messages import Messages, WebTexts
 from bot.db.models import Answer
 from bot.db.session import session_scope
 from bot.intents import ADMIN_INTENTS, FAQ_INTENTS
@@ -244,3 +245,70 @@ def test_crisis_and_poison_numbers_are_clinic_facts():
     assert messages.clinic["crisis_line"] in messages.text("crisis")
     assert messages.clinic["poison_control"] in messages.text("poison")
     assert {"crisis_line", "poison_control"} <= set(messages.placeholders)
+
+
+# --- the patient page (widget.yml): passages that are not vetted answers rest on guide quotes ---
+
+PAGE = WebTexts.load(CONTENT_DIR)
+PASSAGES = [p for p in PAGE.paragraphs() if p.kind == "passage"]
+# Words a page passage may add to the guide's: it speaks about the page itself.
+PAGE_FRAMING_WORDS = FRAMING_WORDS | {"page", "explain"}
+
+
+@pytest.mark.parametrize("passage", PASSAGES, ids=lambda p: p.text[:40])
+def test_every_page_quote_is_verbatim_in_the_guide(passage):
+    assert passage.quotes and passage.section
+    for quote in passage.quotes:
+        assert GUIDE.contains(quote), quote
+
+
+@pytest.mark.parametrize("passage", PASSAGES, ids=lambda p: p.text[:40])
+def test_page_passage_uses_only_words_and_numbers_of_its_guide_quotes(passage):
+    unknown = _lemmas(passage.text) - _lemmas(GUIDE.text) - PAGE_FRAMING_WORDS
+    assert not unknown, f"{passage.text[:40]!r} uses words the guide lacks: {sorted(unknown)}"
+    for number in re.findall(r"\d+", passage.text):
+        assert number in " ".join(passage.quotes)
+
+
+def test_page_answers_are_the_approved_versions():
+    approved = {(s.answer_id, s.version, s.text) for s in APPROVED}
+    shown = [p for p in PAGE.paragraphs() if p.kind == "answer"]
+    assert shown and {(p.answer_id, p.version, p.text) for p in shown} <= approved
+
+
+def _content_copy(tmp_path, old: str, new: str):
+    shutil.copytree(CONTENT_DIR, tmp_path / "content")
+    path = tmp_path / "content" / "widget.yml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return tmp_path / "content"
+
+
+def test_page_check_catches_a_quote_that_is_not_verbatim(tmp_path):
+    content = _content_copy(
+        tmp_path, "- most people describe the sensation", "- everybody describes the sensation"
+    )
+    with pytest.raises(ValueError, match="quote not verbatim in guide"):
+        WebTexts.load(content)
+
+
+def test_page_check_catches_an_answer_that_has_no_approved_version(tmp_path):
+    content = _content_copy(tmp_path, "- answer: serious-risks", "- answer: serious-risks-v2")
+    with pytest.raises(ValueError, match="no approved answer 'serious-risks-v2'"):
+        WebTexts.load(content)
+
+
+def test_page_check_catches_a_passage_without_quotes(tmp_path):
+    content = _content_copy(
+        tmp_path,
+        "      quotes:\n      - We are here to help you every step of the way\n",
+        "",
+    )
+    with pytest.raises(ValueError, match="needs its text, guide quotes and section"):
+        WebTexts.load(content)
+
+
+def test_the_answer_source_names_the_guide_by_its_own_title():
+    title = GUIDE.text.splitlines()[0].strip()
+    assert Messages.load(CONTENT_DIR).text("source_document").startswith(title)

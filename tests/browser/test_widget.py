@@ -21,7 +21,6 @@ CONTENT_DIR = PROJECT_ROOT / "data" / "content"
 GUIDE = (CONTENT_DIR / "guide.txt").read_text(encoding="utf-8")
 TIMEOUT_MS = 15_000  # a reply normally takes well under a second; the first parse is slower
 RETRY_TIMEOUT_MS = 30_000  # the widget retries on `online` and every 10 s
-NOT_SENT = "Not sent yet \u2014 will retry"
 OUTBOX_KEY = "clinic-chat:outbox"
 
 
@@ -31,7 +30,18 @@ def _clinic() -> dict[str, str]:
     return Messages.load(CONTENT_DIR).clinic
 
 
+def _widget_texts() -> dict[str, str]:
+    from bot.content.messages import WebTexts
+
+    return WebTexts.load(CONTENT_DIR).widget
+
+
 CLINIC = _clinic()
+TEXTS = _widget_texts()  # the widget's texts, as the page serves them (data/content/widget.yml)
+NOT_SENT = TEXTS["status_pending"]
+STRINGS_BLOCK = re.compile(
+    r'(<script type="application/json" id="cw-strings"[^>]*>)(.*?)(</script>)', re.S
+)
 
 
 def _tel(number: str) -> str:
@@ -42,15 +52,15 @@ def _tel(number: str) -> str:
 
 
 def launcher(page: Page):
-    return page.get_by_role("button", name="Chat with us")
+    return page.get_by_role("button", name=TEXTS["launcher"])
 
 
 def panel(page: Page):
-    return page.get_by_role("dialog", name="Ask our assistant")
+    return page.get_by_role("dialog", name=TEXTS["title"])
 
 
 def chat_input(page: Page):
-    return page.get_by_label("Your question")
+    return page.get_by_label(TEXTS["input_label"])
 
 
 def bot_messages(page: Page, kind: str | None = None):
@@ -67,7 +77,7 @@ def patient_messages(page: Page):
 def wait_for_greeting(page: Page) -> None:
     greeting = bot_messages(page).first
     expect(greeting).to_contain_text("not a clinician", timeout=TIMEOUT_MS)
-    expect(greeting.get_by_role("group", name="Suggested replies")).to_be_visible()
+    expect(greeting.get_by_role("group", name=TEXTS["quick_replies"])).to_be_visible()
 
 
 def open_chat(page: Page) -> None:
@@ -139,7 +149,7 @@ def test_urgent_symptom_shows_a_pinned_alert_with_the_emergency_number(page: Pag
     expect(bot_messages(page, "urgent")).to_have_count(1, timeout=TIMEOUT_MS)
     expect(alert).to_be_visible()
     expect(alert).to_contain_text(number)
-    call = alert.get_by_role("link", name=f"Call {number}")
+    call = alert.get_by_role("link", name=TEXTS["urgent_call"].format(number=number))
     expect(call).to_have_attribute("href", _tel(number))
 
     # More conversation: the alert stays pinned above the log, in view.
@@ -190,7 +200,7 @@ def test_reload_restores_the_conversation_and_the_open_panel(page: Page):
     expect(bot_messages(page).first).to_contain_text("not a clinician")
     expect(page.get_by_text("Hello, I'm the")).to_have_count(1)  # no second greeting
 
-    page.get_by_role("button", name="Close chat").click()
+    page.get_by_role("button", name=TEXTS["close"]).click()
     expect(panel(page)).to_be_hidden()
     page.reload()
     expect(launcher(page)).to_be_visible()
@@ -203,14 +213,20 @@ def test_suicidal_thoughts_pin_the_crisis_line_with_the_emergency_number(page: P
     ask(page, "honestly some nights i wish i could go to sleep and never wake up")
     alert = page.get_by_role("alert")
     expect(alert).to_be_visible(timeout=TIMEOUT_MS)
-    line = alert.get_by_role("link", name=f"Crisis line {crisis_line}")
+    line = alert.get_by_role("link", name=TEXTS["urgent_crisis_line"].format(number=crisis_line))
     expect(line).to_have_attribute("href", _tel(crisis_line))
-    expect(alert.get_by_role("link", name=f"Call {CLINIC['emergency_number']}")).to_be_visible()
+    expect(
+        alert.get_by_role(
+            "link", name=TEXTS["urgent_call"].format(number=CLINIC["emergency_number"])
+        )
+    ).to_be_visible()
     ask(page, "does it hurt")
     wait_until_answered(page)
     expect(line).to_be_visible()  # still pinned above the conversation
     page.reload()
-    restored = page.get_by_role("alert").get_by_role("link", name=f"Crisis line {crisis_line}")
+    restored = page.get_by_role("alert").get_by_role(
+        "link", name=TEXTS["urgent_crisis_line"].format(number=crisis_line)
+    )
     expect(restored).to_be_visible()
 
 
@@ -246,7 +262,7 @@ def test_widget_works_with_the_keyboard_alone(page: Page):
     wait_until_answered(page)
     expect(bot_messages(page, "answer")).to_have_count(2)
     page.keyboard.type("how often are the treatments")
-    focus_by_keyboard(page, page.get_by_role("button", name="Send"))
+    focus_by_keyboard(page, page.get_by_role("button", name=TEXTS["send"]))
     page.keyboard.press("Enter")
     wait_until_answered(page)
     expect(bot_messages(page, "answer")).to_have_count(3)
@@ -267,7 +283,7 @@ def test_widget_works_with_the_keyboard_alone(page: Page):
     page.keyboard.press("Enter")
     expect(panel(page)).to_be_visible()
     expect(chat_input(page)).to_be_focused()
-    focus_by_keyboard(page, page.get_by_role("button", name="Close chat"), key="Shift+Tab")
+    focus_by_keyboard(page, page.get_by_role("button", name=TEXTS["close"]), key="Shift+Tab")
     page.keyboard.press("Enter")
     expect(panel(page)).to_be_hidden()
     expect(launcher(page)).to_be_focused()
@@ -309,8 +325,8 @@ def test_small_screen_360px(page: Page, artifacts):
     assert box is not None and box["x"] == 0 and box["width"] == 360  # full width
     assert panel(page).evaluate("node => getComputedStyle(node).animationName") == "none"
     expect(chat_input(page)).to_be_in_viewport(ratio=1)
-    expect(page.get_by_role("button", name="Send")).to_be_in_viewport(ratio=1)
-    expect(page.get_by_role("button", name="Close chat")).to_be_in_viewport(ratio=1)
+    expect(page.get_by_role("button", name=TEXTS["send"])).to_be_in_viewport(ratio=1)
+    expect(page.get_by_role("button", name=TEXTS["close"])).to_be_in_viewport(ratio=1)
     assert _no_horizontal_scroll(page)
     page.screenshot(path=str(artifacts / "widget-360.png"))
 
@@ -323,8 +339,8 @@ def test_200_percent_zoom(page: Page, artifacts):
     expect(page.get_by_role("alert")).to_be_visible(timeout=TIMEOUT_MS)
     for control in (
         chat_input(page),
-        page.get_by_role("button", name="Send"),
-        page.get_by_role("button", name="Close chat"),
+        page.get_by_role("button", name=TEXTS["send"]),
+        page.get_by_role("button", name=TEXTS["close"]),
         page.get_by_role("alert"),
     ):
         expect(control).to_be_in_viewport(ratio=1)
@@ -484,7 +500,8 @@ def test_content_security_policy_forbids_inline_code(page: Page, servers):
     ask(page, "does it hurt")
     wait_until_answered(page)
     bot_messages(page, "answer").last.locator("summary").click()
-    expect(page.locator("script:not([src])")).to_have_count(0)
+    expect(page.locator('script:not([src]):not([type="application/json"])')).to_have_count(0)
+    expect(page.locator('script[type="application/json"]')).to_have_count(1)  # texts: data
     expect(page.locator("[style]")).to_have_count(0)
     expect(page.locator("style")).to_have_count(0)
     assert violations == []
@@ -507,7 +524,7 @@ def test_too_many_messages_are_kept_and_sent_when_allowed(page: Page):
     ask(page, "how long does the appointment take")
     message = patient_messages(page).last
     expect(message.get_by_test_id("message-status")).to_have_text(NOT_SENT, timeout=TIMEOUT_MS)
-    expect(page.get_by_test_id("chat-notice")).to_contain_text("faster than we can answer")
+    expect(page.get_by_test_id("chat-notice")).to_have_text(TEXTS["slow_down"])
     assert len(outbox(page)) == 1
 
     page.unroute("**/api/chat", too_many)
@@ -516,3 +533,39 @@ def test_too_many_messages_are_kept_and_sent_when_allowed(page: Page):
     expect(bot_messages(page, "answer")).to_have_count(1, timeout=TIMEOUT_MS)
     expect(page.get_by_test_id("chat-notice")).to_be_empty()
     assert outbox(page) == []
+
+
+def test_widget_texts_come_from_the_page_and_a_missing_one_breaks_nothing(page: Page, context):
+    """widget.js reads its texts from the page's data block: an edited text shows up as edited;
+    missing texts leave the widget working, with the phone and emergency numbers still shown."""
+
+    def edited(route):
+        response = route.fetch()
+        head, block, tail = STRINGS_BLOCK.search(response.text()).groups()
+        texts = json.loads(block)
+        texts["status_pending"] = "Waiting for the connection"
+        for key in ("offline", "unreachable", "call_us_hours", "emergency_call"):
+            del texts[key]
+        html = STRINGS_BLOCK.sub(lambda _: head + json.dumps(texts) + tail, response.text())
+        route.fulfill(response=response, body=html)
+
+    page.route(re.compile(r".*/$"), edited)
+    page.reload()
+    open_chat(page)
+
+    context.set_offline(True)
+    ask(page, "does it hurt")
+    message = patient_messages(page).last
+    status = message.get_by_test_id("message-status")
+    expect(status).to_have_text("Waiting for the connection", timeout=TIMEOUT_MS)
+    notice = page.get_by_test_id("chat-notice")
+    expect(notice.get_by_role("link", name=CLINIC["phone"])).to_have_attribute(
+        "href", _tel(CLINIC["phone"])
+    )
+    expect(notice.get_by_role("link", name=CLINIC["emergency_number"])).to_have_attribute(
+        "href", _tel(CLINIC["emergency_number"])
+    )
+
+    context.set_offline(False)
+    expect(message).to_have_attribute("data-status", "sent", timeout=RETRY_TIMEOUT_MS)
+    expect(bot_messages(page, "answer")).to_have_count(1, timeout=TIMEOUT_MS)

@@ -1,5 +1,7 @@
 /*
- * The clinic's chat widget: vanilla JS in one IIFE, no framework, no build step.
+ * The clinic's chat widget, part 3 of 3: the outbox, talking to the server, opening and closing.
+ * widget-text.js (texts from content, DOM helpers) and widget-view.js (rendering) load first.
+ * Vanilla JS, no framework, no build step.
  *
  * Why not rasa-webchat: it has been unmaintained since 2023, is built on socket.io-client 3 and
  * documents Rasa 2, and it talks to Rasa straight from the browser. This widget talks same-origin
@@ -7,19 +9,16 @@
  * conversation id (an HttpOnly session cookie) stay on the server and the page needs no
  * connect-src beyond 'self'.
  *
- * Rules kept here:
- * - Every message, the patient's and the bot's, is rendered with createElement/textContent.
- *   Never innerHTML with data.
- * - No inline styles (CSP style-src 'self'): state is shown with classes and the hidden attribute.
- * - A patient message is never dropped: it goes into an outbox in localStorage (with its
- *   client_id) before it is sent and leaves it only when the server has answered. Retries reuse
- *   the client_id, so the server answers a resend with the same reply instead of a second one.
+ * A patient message is never dropped: it goes into an outbox in localStorage (with its
+ * client_id) before it is sent and leaves it only when the server has answered. Retries reuse
+ * the client_id, so the server answers a resend with the same reply instead of a second one.
  */
 (function () {
   "use strict";
 
+  var C = window.ClinicChat;
   var root = document.getElementById("chat-widget");
-  if (!root || !window.fetch) {
+  if (!root || !window.fetch || !C || !C.createView) {
     return;
   }
 
@@ -30,7 +29,7 @@
   var GREET = "/greet";
 
   var clinic = {
-    name: root.dataset.clinicName || "the clinic",
+    name: root.dataset.clinicName || "",
     phone: root.dataset.phone || "",
     email: root.dataset.email || "",
     hours: root.dataset.hours || "",
@@ -42,9 +41,6 @@
   var launcher = root.querySelector(".cw-launcher");
   var panel = root.querySelector(".cw-panel");
   var closeButton = root.querySelector(".cw-close");
-  var urgentBox = root.querySelector(".cw-urgent");
-  var log = root.querySelector(".cw-log");
-  var notice = root.querySelector(".cw-notice");
   var form = root.querySelector(".cw-form");
   var input = root.querySelector(".cw-input");
 
@@ -57,44 +53,9 @@
     urgentText: null,
   };
 
-  // ---------------------------------------------------------------- small helpers
-
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) {
-      node.className = className;
-    }
-    if (text !== undefined && text !== null) {
-      node.textContent = String(text);
-    }
-    return node;
-  }
-
-  function srOnly(text) {
-    return el("span", "sr-only", text);
-  }
-
-  function telHref(number) {
-    return "tel:" + String(number).replace(/[^\d+]/g, "");
-  }
-
-  function link(href, text, className) {
-    var a = el("a", className, text);
-    a.setAttribute("href", href);
-    return a;
-  }
-
-  function phoneLink(number, className) {
-    return link(telHref(number), number, className);
-  }
-
-  function emailLink(address) {
-    // A plain address only: anything else is shown as text.
-    if (/^[^\s@<>"]+@[^\s@<>"]+$/.test(address)) {
-      return link("mailto:" + address, address);
-    }
-    return document.createTextNode(address);
-  }
+  var readStore = C.readStore;
+  var writeStore = C.writeStore;
+  var isString = C.isString;
 
   function newClientId() {
     var bytes = new Uint8Array(16);
@@ -104,28 +65,6 @@
       hex += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
     }
     return "c" + hex;
-  }
-
-  function readStore(storage, key, fallback) {
-    try {
-      var raw = storage.getItem(key);
-      return raw === null ? fallback : JSON.parse(raw);
-    } catch (error) {
-      return fallback;
-    }
-  }
-
-  function writeStore(storage, key, value) {
-    try {
-      storage.setItem(key, JSON.stringify(value));
-      return true;
-    } catch (error) {
-      return false; // storage full or disabled
-    }
-  }
-
-  function isString(value) {
-    return typeof value === "string";
   }
 
   // ---------------------------------------------------------------- the outbox
@@ -189,372 +128,7 @@
     storageWorks = false;
   }
 
-  // ---------------------------------------------------------------- rendering
-
-  var typing = el("div", "cw-typing");
-  typing.setAttribute("data-testid", "typing-indicator");
-  typing.appendChild(srOnly("Assistant is typing"));
-  for (var d = 0; d < 3; d += 1) {
-    var dot = el("span", "cw-typing__dot");
-    dot.setAttribute("aria-hidden", "true");
-    typing.appendChild(dot);
-  }
-
-  function appendToLog(node) {
-    log.insertBefore(node, typing.parentNode === log ? typing : null);
-  }
-
-  function scrollToEnd() {
-    log.scrollTop = log.scrollHeight;
-  }
-
-  function scrollToShow(node) {
-    // Long answers: show the start of the reply, not only its end.
-    var target = node.offsetTop - 12;
-    log.scrollTop = Math.max(0, Math.min(target, log.scrollHeight));
-  }
-
-  function showTyping() {
-    if (typing.parentNode !== log) {
-      log.appendChild(typing);
-      scrollToEnd();
-    }
-  }
-
-  function hideTyping() {
-    if (typing.parentNode) {
-      typing.parentNode.removeChild(typing);
-    }
-  }
-
-  var STATUS_TEXT = {
-    sending: "",
-    pending: "Not sent yet \u2014 will retry",
-    sent: "",
-  };
-
-  function setPatientState(node, status, detail) {
-    node.classList.remove("cw-msg--sending", "cw-msg--pending", "cw-msg--failed");
-    if (status !== "sent") {
-      node.classList.add("cw-msg--" + status);
-    }
-    node.setAttribute("data-status", status);
-    var line = node.querySelector(".cw-status");
-    var text = status === "failed" ? "Not sent \u2014 " + (detail || "please try again") : STATUS_TEXT[status];
-    if (!text) {
-      if (line) {
-        line.parentNode.removeChild(line);
-      }
-      return;
-    }
-    if (!line) {
-      line = el("p", "cw-status");
-      line.setAttribute("data-testid", "message-status");
-      node.appendChild(line);
-    }
-    if (line.textContent !== text) {
-      line.textContent = text;
-    }
-  }
-
-  function patientMessage(text, clientId, status) {
-    var node = el("div", "cw-msg cw-msg--patient");
-    node.setAttribute("data-testid", "patient-message");
-    if (clientId) {
-      node.setAttribute("data-client-id", clientId);
-    }
-    var bubble = el("p", "cw-bubble");
-    bubble.appendChild(srOnly("You said: "));
-    var body = el("span", "cw-text", text);
-    body.setAttribute("data-testid", "message-text");
-    bubble.appendChild(body);
-    node.appendChild(bubble);
-    setPatientState(node, status || "sent");
-    return node;
-  }
-
-  function findPatient(clientId) {
-    var nodes = log.querySelectorAll(".cw-msg--patient[data-client-id]");
-    for (var i = 0; i < nodes.length; i += 1) {
-      if (nodes[i].getAttribute("data-client-id") === clientId) {
-        return nodes[i];
-      }
-    }
-    return null;
-  }
-
-  function formatDate(iso) {
-    var match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
-    if (!match) {
-      return iso || "";
-    }
-    var date = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
-    try {
-      return date.toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" });
-    } catch (error) {
-      return iso;
-    }
-  }
-
-  function sourceDetails(source) {
-    var details = el("details", "cw-source");
-    details.setAttribute("data-testid", "answer-source");
-    var label = isString(source.label) ? source.label : "From our patient guide:";
-    var summary = el("summary", null, label + (source.section ? " " + source.section : ""));
-    details.appendChild(summary);
-    var quotes = Array.isArray(source.quotes) ? source.quotes : [];
-    quotes.forEach(function (quote) {
-      if (isString(quote) && quote) {
-        var block = el("blockquote");
-        block.appendChild(el("p", null, quote));
-        details.appendChild(block);
-      }
-    });
-    var meta = [];
-    if (source.document) {
-      meta.push(String(source.document));
-    }
-    if (source.reviewer || source.reviewed_on) {
-      var reviewed = "Reviewed";
-      if (source.reviewer) {
-        reviewed += " by " + source.reviewer;
-      }
-      if (source.reviewed_on) {
-        reviewed += ", " + formatDate(String(source.reviewed_on));
-      }
-      meta.push(reviewed);
-    }
-    if (meta.length) {
-      details.appendChild(el("p", "cw-source-meta", meta.join(". ") + "."));
-    }
-    return details;
-  }
-
-  function contactCard(contact) {
-    contact = contact || {};
-    var phone = contact.phone || clinic.phone;
-    var email = contact.email || clinic.email;
-    var hours = contact.hours || clinic.hours;
-    var box = el("div", "cw-contact");
-    box.setAttribute("data-testid", "handoff-contact");
-    box.appendChild(el("p", "cw-contact__name", contact.name || clinic.name));
-    var list = el("ul");
-    if (phone) {
-      var li = el("li");
-      li.appendChild(el("span", "cw-contact__label", "Phone: "));
-      li.appendChild(phoneLink(phone));
-      list.appendChild(li);
-    }
-    if (email) {
-      var liEmail = el("li");
-      liEmail.appendChild(el("span", "cw-contact__label", "Email: "));
-      liEmail.appendChild(emailLink(email));
-      list.appendChild(liEmail);
-    }
-    if (hours) {
-      var liHours = el("li");
-      liHours.appendChild(el("span", "cw-contact__label", "Hours: "));
-      liHours.appendChild(document.createTextNode(hours));
-      list.appendChild(liHours);
-    }
-    box.appendChild(list);
-    return box;
-  }
-
-  function quickReplies(buttons) {
-    var group = el("div", "cw-quick");
-    group.setAttribute("role", "group");
-    group.setAttribute("aria-label", "Suggested replies");
-    buttons.forEach(function (button) {
-      if (!button || !isString(button.title) || !button.title) {
-        return;
-      }
-      var payload = isString(button.payload) && button.payload ? button.payload : button.title;
-      var node = el("button", "cw-quick__button", button.title);
-      node.type = "button";
-      node.setAttribute("data-payload", payload);
-      if (payload === "/report_urgent_symptoms") {
-        node.classList.add("cw-quick__button--urgent");
-      }
-      node.addEventListener("click", function () {
-        send(payload, button.title);
-        input.focus();
-      });
-      group.appendChild(node);
-    });
-    return group;
-  }
-
-  function botMessage(message) {
-    var meta = message.metadata && typeof message.metadata === "object" ? message.metadata : {};
-    var kind = isString(meta.kind) ? meta.kind : "smalltalk";
-    var node = el("div", "cw-msg cw-msg--bot cw-msg--" + kind.replace(/[^a-z]/g, ""));
-    node.setAttribute("data-testid", "bot-message");
-    node.setAttribute("data-kind", kind);
-    var bubble = el("p", "cw-bubble");
-    bubble.appendChild(srOnly(kind === "urgent" ? "Assistant, urgent: " : "Assistant: "));
-    bubble.appendChild(el("span", "cw-text", message.text || ""));
-    node.appendChild(bubble);
-    if (kind === "answer" && meta.source && typeof meta.source === "object") {
-      node.appendChild(sourceDetails(meta.source));
-    }
-    if (kind === "handoff" || kind === "error") {
-      node.appendChild(contactCard(meta.contact));
-    }
-    if (Array.isArray(message.buttons) && message.buttons.length) {
-      node.appendChild(quickReplies(message.buttons));
-    }
-    if (kind === "urgent") {
-      showUrgent(meta.emergency_number || clinic.emergency, message.text || "", meta);
-    }
-    return node;
-  }
-
-  // The urgent alert is pinned above the log (outside the scrolling area) and stays there.
-  // A crisis (suicidal thoughts) also pins the crisis line; an overdose, poison control.
-  function showUrgent(number, text, meta) {
-    number = String(number || clinic.emergency);
-    meta = meta || {};
-    if (state.urgentText === number + "\n" + text && !urgentBox.hidden) {
-      return;
-    }
-    state.urgentText = number + "\n" + text;
-    while (urgentBox.firstChild) {
-      urgentBox.removeChild(urgentBox.firstChild);
-    }
-    var row = el("div", "cw-urgent__row");
-    row.appendChild(el("p", "cw-urgent__title", "Urgent: get emergency help now"));
-    var call = link(telHref(number), "Call " + number, "cw-urgent__call");
-    call.setAttribute("data-testid", "urgent-call");
-    row.appendChild(call);
-    if (meta.crisis_line) {
-      var crisis = link(telHref(meta.crisis_line), "Crisis line " + meta.crisis_line,
-        "cw-urgent__call cw-urgent__call--crisis");
-      crisis.setAttribute("data-testid", "urgent-crisis-line");
-      row.appendChild(crisis);
-    }
-    if (meta.poison_control) {
-      var poison = link(telHref(meta.poison_control), "Poison Control " + meta.poison_control,
-        "cw-urgent__call cw-urgent__call--poison");
-      poison.setAttribute("data-testid", "urgent-poison-control");
-      row.appendChild(poison);
-    }
-    urgentBox.appendChild(row);
-    if (text) {
-      urgentBox.appendChild(el("p", "cw-urgent__text", text));
-    }
-    urgentBox.setAttribute("data-emergency-number", number);
-    urgentBox.hidden = false;
-  }
-
-  function showNotice(hasPending) {
-    while (notice.firstChild) {
-      notice.removeChild(notice.firstChild);
-    }
-    var p = el("p");
-    var offline = navigator.onLine === false;
-    p.appendChild(
-      el("strong", null, offline ? "You seem to be offline." : "We can't reach the assistant right now.")
-    );
-    p.appendChild(
-      document.createTextNode(
-        hasPending
-          ? " Your message is saved and will be sent automatically when the connection is back."
-          : " Please try again in a moment."
-      )
-    );
-    if (clinic.phone) {
-      p.appendChild(document.createTextNode(" To talk to us now, call "));
-      p.appendChild(phoneLink(clinic.phone));
-      p.appendChild(document.createTextNode(clinic.hours ? " (" + clinic.hours + ")." : "."));
-    }
-    if (clinic.emergency) {
-      p.appendChild(document.createTextNode(" In an emergency, call "));
-      p.appendChild(phoneLink(clinic.emergency));
-      p.appendChild(document.createTextNode("."));
-    }
-    notice.appendChild(p);
-    notice.setAttribute("data-state", "offline");
-  }
-
-  function showSlowDown() {
-    while (notice.firstChild) {
-      notice.removeChild(notice.firstChild);
-    }
-    notice.appendChild(
-      el(
-        "p",
-        null,
-        "You're sending messages faster than we can answer. Your message is saved and will be sent in a few seconds."
-      )
-    );
-    notice.setAttribute("data-state", "slow");
-  }
-
-  function clearNotice() {
-    while (notice.firstChild) {
-      notice.removeChild(notice.firstChild);
-    }
-    notice.removeAttribute("data-state");
-  }
-
-  function renderPendingOutbox() {
-    getOutbox().forEach(function (item) {
-      if (!item.hidden && !findPatient(item.id)) {
-        appendToLog(patientMessage(item.display || item.text, item.id, state.flushing ? "sending" : "pending"));
-      }
-    });
-  }
-
-  // The whole log from the server's history, then what is still waiting in the outbox.
-  function renderAll(turns) {
-    log.setAttribute("aria-busy", "true");
-    var inFlight = typing.parentNode === log;
-    while (log.firstChild) {
-      log.removeChild(log.firstChild);
-    }
-    var delivered = 0;
-    turns.forEach(function (turn) {
-      if (!turn || !isString(turn.text)) {
-        return;
-      }
-      if (turn.who === "patient") {
-        log.appendChild(patientMessage(turn.text, null, "sent"));
-      } else {
-        log.appendChild(botMessage(turn));
-      }
-      delivered += 1;
-    });
-    state.deliveredTurns = delivered;
-    renderPendingOutbox();
-    if (inFlight) {
-      log.appendChild(typing);
-    }
-    log.removeAttribute("aria-busy");
-    scrollToEnd();
-  }
-
-  function firstUnsent() {
-    return log.querySelector(".cw-msg--sending, .cw-msg--pending");
-  }
-
-  // Replies go right after the message they answer (later messages may already be waiting).
-  function renderReplies(bubble, messages) {
-    var anchor = bubble ? bubble.nextSibling : firstUnsent();
-    var first = null;
-    messages.forEach(function (message) {
-      if (!message || typeof message !== "object") {
-        return;
-      }
-      var node = botMessage(message);
-      log.insertBefore(node, anchor);
-      first = first || node;
-      state.deliveredTurns += 1;
-    });
-    if (first && !panel.hidden) {
-      scrollToShow(bubble || first);
-    }
-  }
+  var view = C.createView(root, clinic, { state: state, getOutbox: getOutbox, send: send });
 
   // ---------------------------------------------------------------- talking to the server
 
@@ -596,18 +170,18 @@
     state.historyLoading = request(historyUrl, { headers: { Accept: "application/json" } })
       .then(function (result) {
         if (!result.ok || !result.data || !Array.isArray(result.data.messages)) {
-          throw new Error("history unavailable");
+          throw new Error("history-unavailable"); // caught below, never shown
         }
         state.historyLoaded = true;
-        renderAll(result.data.messages);
+        view.renderAll(result.data.messages);
         if (!getOutbox().length) {
-          clearNotice();
+          view.clearNotice();
         }
         return true;
       })
       .catch(function () {
-        renderPendingOutbox();
-        showNotice(hasVisiblePending());
+        view.renderPendingOutbox();
+        view.showNotice(hasVisiblePending());
         return false;
       })
       .finally(function () {
@@ -644,9 +218,9 @@
 
   function markUnsent() {
     getOutbox().forEach(function (item) {
-      var node = item.hidden ? null : findPatient(item.id);
+      var node = item.hidden ? null : view.findPatient(item.id);
       if (node) {
-        setPatientState(node, "pending");
+        view.setPatientState(node, "pending");
       }
     });
   }
@@ -664,55 +238,55 @@
       if (!item) {
         return Promise.resolve();
       }
-      showTyping();
+      view.showTyping();
       return postChat(item).then(function (result) {
-        hideTyping();
+        view.hideTyping();
         if (result.sent) {
           removeFromOutbox(item.id);
-          clearNotice();
-          var node = item.hidden ? null : findPatient(item.id);
+          view.clearNotice();
+          var node = item.hidden ? null : view.findPatient(item.id);
           if (result.repeated) {
             // The server had this message already (an earlier attempt got through but its
             // answer was lost): the history is the truth, render it again.
             return loadHistory().then(function (ok) {
               if (!ok) {
-                var again = item.hidden ? null : findPatient(item.id);
+                var again = item.hidden ? null : view.findPatient(item.id);
                 if (again) {
-                  setPatientState(again, "sent");
+                  view.setPatientState(again, "sent");
                   again.removeAttribute("data-client-id");
                 }
-                renderReplies(again, result.messages);
+                view.renderReplies(again, result.messages);
               }
               return next();
             });
           }
           if (!node && !item.hidden) {
             // Queued by another tab of this patient: show it before its replies.
-            node = patientMessage(item.display || item.text, item.id, "sent");
-            log.insertBefore(node, firstUnsent() || (typing.parentNode === log ? typing : null));
+            node = view.patientMessage(item.display || item.text, item.id, "sent");
+            view.insertPatient(node);
           }
           if (node) {
-            setPatientState(node, "sent");
+            view.setPatientState(node, "sent");
             node.removeAttribute("data-client-id");
             state.deliveredTurns += 1;
           }
-          renderReplies(node, result.messages);
+          view.renderReplies(node, result.messages);
           return next();
         }
         if (result.retry) {
           markUnsent();
           if (result.slowDown) {
-            showSlowDown();
+            view.showSlowDown();
           } else {
-            showNotice(hasVisiblePending());
+            view.showNotice(hasVisiblePending());
           }
           return null;
         }
         // Refused by the server (e.g. too long): it would never go through; say so, keep the text.
         removeFromOutbox(item.id);
-        var refused = item.hidden ? null : findPatient(item.id);
+        var refused = item.hidden ? null : view.findPatient(item.id);
         if (refused) {
-          setPatientState(refused, "failed", result.error || "please rephrase and try again");
+          view.setPatientState(refused, "failed", result.error || C.t("refused_reason"));
         }
         if (!item.hidden && !input.value) {
           input.value = item.display || item.text;
@@ -724,7 +298,7 @@
     return waitForHistory
       .then(next)
       .catch(function () {
-        hideTyping();
+        view.hideTyping();
         markUnsent();
       })
       .finally(function () {
@@ -736,8 +310,8 @@
     var item = { id: newClientId(), text: text, display: display || text, hidden: !!hidden, at: Date.now() };
     addToOutbox(item, false);
     if (!hidden) {
-      appendToLog(patientMessage(item.display, item.id, "sending"));
-      scrollToEnd();
+      view.appendToLog(view.patientMessage(item.display, item.id, "sending"));
+      view.scrollToEnd();
     }
     return flush();
   }
@@ -775,7 +349,7 @@
     launcher.setAttribute("aria-expanded", "true");
     writeStore(window.sessionStorage, OPEN_KEY, true);
     state.opened = true;
-    scrollToEnd();
+    view.scrollToEnd();
     if (moveFocus) {
       input.focus();
     }

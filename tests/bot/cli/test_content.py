@@ -33,3 +33,23 @@ def test_a_signed_category_is_not_listed(tmp_path):
     path.write_text(text)
     unsigned = load_spec(copy).unsigned()
     assert "seizure" not in unsigned and "stroke_signs" in unsigned
+
+
+def test_content_check_fails_on_a_page_quote_not_in_the_guide(tmp_path, monkeypatch):
+    import shutil
+
+    from bot.config import PROJECT_ROOT
+
+    content = tmp_path / "content"
+    shutil.copytree(PROJECT_ROOT / "data" / "content", content)
+    widget = content / "widget.yml"
+    text = widget.read_text(encoding="utf-8")
+    anchor = "    quotes:\n    - "
+    assert anchor in text, "the page has guide quotes to check"
+    widget.write_text(
+        text.replace(anchor, anchor + "words the guide never says\n    - ", 1), encoding="utf-8"
+    )
+    monkeypatch.setenv("CLINIC_CONTENT_DIR", str(content))
+    result = CliRunner().invoke(main, ["content", "check"])
+    assert result.exit_code == 1
+    assert "words the guide never says" in result.output
