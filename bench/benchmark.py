@@ -158,7 +158,7 @@ def time_each(texts: list[str], call: Callable[[str], object]) -> list[float]:
 
 def in_process_parse_ms(model_path: Path, texts: list[str]) -> list[float]:
     """Parse latency of ``Agent.parse_message`` on a loaded model, one message at a time."""
-    from bot.maintain.training import load_agent
+    from bot.safety.evaluation import load_agent
 
     agent = load_agent(model_path)
     loop = asyncio.new_event_loop()

@@ -10,7 +10,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from bot.config import PROJECT_ROOT
 from bot.intents import CLINICAL, FAQ_INTENTS, SAFETY_INTENTS
@@ -174,24 +173,11 @@ class Evaluation:
         }
 
 
-def load_agent(model_path: Path) -> Any:
-    """A trained model loaded in this process, with Rasa's own per-message logs switched off.
-
-    Unconfigured, Rasa's structlog prints every parsed message's text at DEBUG to stdout: the
-    messages of a sealed set, or a patient's, would end up in a terminal or a CI log.
-    """
-    import logging
-
-    from rasa.core.agent import Agent
-    from rasa.utils.log_utils import configure_structlog
-
-    configure_structlog(logging.WARNING)
-    return Agent.load(str(model_path))
-
-
 def evaluate_model(model_path: Path, heldout: Path, progress: bool = False) -> Evaluation:
     """Parses every held-out message with the full pipeline (safety layer and fallback included)."""
     import asyncio
+
+    from bot.safety.evaluation import load_agent
 
     agent = load_agent(model_path)
     evaluation = Evaluation()

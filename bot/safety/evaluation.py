@@ -128,11 +128,24 @@ def load_set(path: Path) -> list[dict[str, Any]]:
     return list((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("messages") or [])
 
 
+def load_agent(model_path: Path) -> Any:
+    """A trained model loaded in this process, with Rasa's own per-message logs switched off.
+
+    Unconfigured, Rasa's structlog prints every parsed message's text at DEBUG to stdout: the
+    messages of a sealed set, or a patient's, would end up in a terminal or a CI log.
+    """
+    import logging
+
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
+    return Agent.load(str(model_path))
+
+
 def score_set(model_path: Path, paths: list[Path], progress: bool = False) -> SafetyScore:
     """Parses every message of ``paths`` with the model's full NLU pipeline."""
     import asyncio
-
-    from bot.maintain.training import load_agent
 
     agent = load_agent(model_path)
     score = SafetyScore()
