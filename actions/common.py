@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from typing import Any
 
@@ -28,6 +29,11 @@ def settings() -> Settings:
 @lru_cache(maxsize=1)
 def messages() -> Messages:
     return Messages.load(settings().content_dir)
+
+
+def clock() -> dt.datetime:
+    """Now, in UTC (tests replace it to try the opening hours)."""
+    return dt.datetime.now(dt.timezone.utc)
 
 
 @lru_cache(maxsize=1)

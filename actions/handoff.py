@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
     HANDOFF,
+    clock,
     escalation_request,
     escalation_writer,
     latest_intent,
@@ -57,6 +58,10 @@ def hand_off(
         contact={k: messages().clinic[k] for k in ("name", "phone", "email", "hours")},
         **({"language": language} if language else {}),
     )
+    closed = messages().closed_note(clock())
+    if closed:
+        # Not "soon": when a person will actually read it (clinic.yml opening_hours).
+        reply(dispatcher, closed, HANDOFF, reason=reason, closed=True)
 
 
 class ActionHandoff(Action):

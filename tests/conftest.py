@@ -3,6 +3,7 @@ and (for tests marked slow) one trained model and one pair of servers per test r
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,13 @@ from typing import Any
 import pytest
 
 from bot.config import PROJECT_ROOT, Settings
-from tests.helpers import CONTENT_DIR, FakeRasa, start_postgres, start_servers
+from tests.helpers import (
+    CONTENT_DIR,
+    FakeRasa,
+    always_open_content,
+    start_postgres,
+    start_servers,
+)
 
 
 @pytest.fixture
@@ -38,6 +45,9 @@ def loaded_database(settings: Settings) -> str:
     return settings.database_url
 
 
+OPEN_MONDAY = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.timezone.utc)
+
+
 @pytest.fixture
 def action_settings(monkeypatch: pytest.MonkeyPatch, settings: Settings, loaded_database: str):
     """Points the actions at the temporary database, the way production does: by environment."""
@@ -48,6 +58,9 @@ def action_settings(monkeypatch: pytest.MonkeyPatch, settings: Settings, loaded_
     caches = (common.settings, common.messages, common.escalation_writer)
     for cached in caches:
         cached.cache_clear()
+    # A Monday at 10:00 in the clinic's time zone: handoffs within opening hours, whatever the
+    # hour the tests run at (tests of the hours set their own clock).
+    monkeypatch.setattr("actions.handoff.clock", lambda: OPEN_MONDAY)
     yield common.settings()
     for cached in caches:
         cached.cache_clear()
@@ -138,7 +151,7 @@ def servers(trained_model: Path, tmp_path_factory: pytest.TempPathFactory):
     settings = Settings(
         var_dir=var_dir,
         database_url=f"sqlite:///{var_dir / 'clinic.db'}",
-        content_dir=CONTENT_DIR,
+        content_dir=always_open_content(var_dir / "content"),
     )
     prepare_database(settings)
     server_set = start_servers(settings, trained_model)

@@ -20,6 +20,22 @@ from bot.web.rasa_client import RasaUnavailable
 CONTENT_DIR = PROJECT_ROOT / "data" / "content"
 
 
+def always_open_content(target: Path) -> Path:
+    """A copy of the content whose clinic never closes: tests of running servers then do not
+    depend on the hour they run at (the opening hours have tests of their own)."""
+    import shutil
+
+    import yaml
+
+    shutil.copytree(CONTENT_DIR, target, dirs_exist_ok=True)
+    clinic = target / "clinic.yml"
+    raw = yaml.safe_load(clinic.read_text(encoding="utf-8"))
+    days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    raw["opening_hours"] = {"time_zone": "UTC", **{day: "00:00-24:00" for day in days}}
+    clinic.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return target
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -82,6 +98,7 @@ class FakeRasa:
         if self.down:
             raise RasaUnavailable("connection refused")
         return self.events_by_sender.get(sender_id, [])
+
 
 class Patient:
     """The widget's side of the chat API: a cookie session, and a resend (same client id)

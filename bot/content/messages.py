@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from bot.content.answers import APPROVED, Guide, check_answer_specs, load_answer_specs, normalise
+from bot.content.hours import OpeningHours
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,8 @@ class Messages:
     answer_buttons_by_intent: dict[str, str]
     # message key -> language -> text (data/content/translations.yml)
     translations: dict[str, dict[str, str]] = field(default_factory=dict)
+    # When a person reads handoffs (clinic.yml ``opening_hours``); None: not configured.
+    opening_hours: OpeningHours | None = None
 
     @classmethod
     def load(cls, content_dir: Path) -> Messages:
@@ -35,11 +39,24 @@ class Messages:
             suggestions=raw.get("suggestions") or {},
             answer_buttons_by_intent=raw.get("answer_buttons") or {},
             translations=_translations(content_dir / "translations.yml"),
+            opening_hours=(
+                OpeningHours.from_config(clinic_raw["opening_hours"])
+                if clinic_raw.get("opening_hours")
+                else None
+            ),
         )
 
     def text(self, key: str) -> str:
         """The message ``key`` with clinic facts filled in."""
         return self.texts[key].format(**self.clinic)
+
+    def closed_note(self, at: dt.datetime) -> str | None:
+        """When the clinic is closed at ``at``: when a person will read the handoff."""
+        hours = self.opening_hours
+        if hours is None or hours.is_open(at):
+            return None
+        opening = hours.describe(hours.next_opening(at), at)
+        return self.texts["handoff_closed"].format(**self.clinic, next_opening=opening)
 
     def translated(self, key: str, language: str | None) -> str | None:
         """The vetted translation of message ``key`` into ``language``, or None."""
@@ -55,7 +72,12 @@ class Messages:
 
     def all_texts(self) -> set[str]:
         """Every message text the assistant may send, translations combined as it sends them."""
-        texts = {self.text(key) for key in self.texts}
+        texts = {self.text(key) for key in self.texts if key != "handoff_closed"}
+        if self.opening_hours is not None:
+            texts |= {
+                self.texts["handoff_closed"].format(**self.clinic, next_opening=opening)
+                for opening in self.opening_hours.possible_descriptions()
+            }
         for key, by_language in self.translations.items():
             english_keys = [key] if key in self.texts else []
             if key == "language_notice":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import select
 
@@ -388,3 +390,28 @@ def test_an_urgent_language_handoff_that_cannot_be_recorded_still_tells_the_pati
     message = _only_message(dispatcher)
     assert message["reply_metadata"]["recorded"] is False
     assert "couldn't pass your message on" in message["text"]
+
+
+SATURDAY_NIGHT = dt.datetime(2026, 12, 6, 3, 0, tzinfo=dt.timezone.utc)  # Sat 22:00 New York
+
+
+def test_a_handoff_when_the_clinic_is_closed_says_when_a_person_will_read_it(
+    action_settings, dispatcher, make_tracker, domain, monkeypatch, messages
+):
+    monkeypatch.setattr("actions.handoff.clock", lambda: SATURDAY_NIGHT)
+    ActionHandoff().run(dispatcher, make_tracker("request_human"), domain)
+    first, second = dispatcher.messages
+    assert first["reply_metadata"]["recorded"] is True
+    assert second["reply_metadata"] == {"kind": "handoff", "reason": "requested", "closed": True}
+    assert "Monday at 8:00 am" in second["text"] and "soon" not in second["text"]
+    assert " ".join(second["text"].split()) in messages.all_texts()  # vetted, opening filled in
+
+
+def test_the_urgent_reply_never_depends_on_the_hours(
+    action_settings, dispatcher, make_tracker, domain, monkeypatch
+):
+    monkeypatch.setattr("actions.handoff.clock", lambda: SATURDAY_NIGHT)
+    ActionUrgentSymptoms().run(dispatcher, make_tracker("report_urgent_symptoms"), domain)
+    assert not any(m["reply_metadata"].get("closed") for m in dispatcher.messages)
+    assert all("when we open" not in (m["text"] or "") for m in dispatcher.messages)
+    _wait_for_escalations(action_settings.database_url)

@@ -16,7 +16,7 @@ from bot.db.session import session_scope
 from bot.ops.bootstrap import prepare_database
 from bot.ops.postgres import LocalPostgres
 from bot.ops.servers import ServerSet, http_json
-from tests.helpers import CONTENT_DIR, Patient, start_postgres, start_servers
+from tests.helpers import Patient, always_open_content, start_postgres, start_servers
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,11 @@ def postgres(tmp_path_factory: pytest.TempPathFactory):
 def faulty(trained_model: Path, postgres: LocalPostgres, tmp_path_factory: pytest.TempPathFactory):
     """Servers of our own (not the shared ones): these tests stop and start them."""
     var_dir = tmp_path_factory.mktemp("faults-var")
-    settings = Settings(var_dir=var_dir, database_url=postgres.url, content_dir=CONTENT_DIR)
+    settings = Settings(
+        var_dir=var_dir,
+        database_url=postgres.url,
+        content_dir=always_open_content(var_dir / "content"),
+    )
     prepare_database(settings)
     servers = start_servers(settings, trained_model)
     yield servers

@@ -18,10 +18,12 @@ from bot.maintain.promote import PromotionRefused, gate
 from bot.maintain.training import inputs_hash, model_path_for
 from bot.ops.bootstrap import prepare_database
 from bot.ops.servers import ServerSet, http_json
-from tests.helpers import CONTENT_DIR, free_port
+from tests.helpers import always_open_content, free_port
 
 UNKNOWN = "kindly elucidate the modus operandi of onabotulinumtoxinA"
 PERSONAL = "my name is Zara Quinn and my number is 07700 900123, call me"
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, trained_model):
     root = cycle.copy_training_inputs(tmp_path_factory.mktemp("project"))
@@ -30,7 +32,9 @@ def project(tmp_path_factory, trained_model):
     shutil.copy2(trained_model, model_path_for(root / "models", inputs_hash(root)))
     var = root / "var"
     settings = Settings(
-        var_dir=var, database_url=f"sqlite:///{var / 'clinic.db'}", content_dir=CONTENT_DIR
+        var_dir=var,
+        database_url=f"sqlite:///{var / 'clinic.db'}",
+        content_dir=always_open_content(var / "content"),
     )
     prepare_database(settings)
     servers = ServerSet(
@@ -46,7 +50,7 @@ def project(tmp_path_factory, trained_model):
     settings = Settings(
         var_dir=var,
         database_url=settings.database_url,
-        content_dir=CONTENT_DIR,
+        content_dir=settings.content_dir,
         rasa_url=servers.rasa_url,
     )
     yield root, settings, servers
