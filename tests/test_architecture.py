@@ -35,7 +35,15 @@ ALLOWED = {
         "bot.maintain",
         "bot.rasa_server",
     },  # fmt: skip
-    "bot.maintain": {"bot.config", "bot.db", "bot.intents", "bot.nlu", "bot.safety", "bot.ops"},
+    "bot.maintain": {
+        "bot.cases",
+        "bot.config",
+        "bot.db",
+        "bot.intents",
+        "bot.nlu",
+        "bot.safety",
+        "bot.ops",
+    },  # fmt: skip
     "bot.ops": {"bot.cases", "bot.config", "bot.content", "bot.db", "bot.maintain"},
     "bot.cli": {
         "bot.cases",

@@ -57,6 +57,7 @@ def create_user(session: Session, username: str, password: str, role: str) -> St
 
 
 def set_password(session: Session, username: str, password: str) -> StaffUser:
+    username = username.strip().lower()  # as create_user stored it
     user = session.scalars(select(StaffUser).where(StaffUser.username == username)).first()
     if user is None:
         raise AccountError(f"no user {username}")

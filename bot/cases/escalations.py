@@ -70,23 +70,29 @@ def conversation_transcript(events: list[dict[str, Any]]) -> list[dict[str, Any]
     return turns
 
 
+def message_dedup_key(sender_id: str, message: dict[str, Any], fallback_id: str = "") -> str:
+    """The key of one patient message: the widget's own id for it when it sent one (a resend
+    after a lost reply is processed again by Rasa but must not open a second escalation), else
+    Rasa's message id. The inbox finds a handed-off message by the same key."""
+    client_id = (message.get("metadata") or {}).get("client_id")
+    message_id = (
+        f"client-{client_id}"
+        if isinstance(client_id, str) and client_id
+        else message.get("message_id") or fallback_id
+    )
+    return f"{sender_id}:{message_id}"[:100]
+
+
 def request_for_latest_message(
     state: dict[str, Any], reason: str, priority: str, dedup_suffix: str = ""
 ) -> EscalationRequest:
     """An escalation for the latest patient message; retries of it share one dedup key."""
-    # The widget's own id for the message, when it sent one: a resend after a lost reply is
-    # processed again by Rasa but must not open a second escalation.
     latest = state.get("latest_message") or {}
     events = state.get("events") or []
-    client_id = (latest.get("metadata") or {}).get("client_id")
-    message_id = (
-        f"client-{client_id}"
-        if isinstance(client_id, str) and client_id
-        else latest.get("message_id") or str(len(events))
-    )
     safety = latest.get("safety") or {}
+    key = message_dedup_key(state["sender_id"], latest, str(len(events)))
     return EscalationRequest(
-        dedup_key=f"{state['sender_id']}:{message_id}{dedup_suffix}"[:100],
+        dedup_key=(key + dedup_suffix)[:100] if dedup_suffix else key,
         conversation_id=state["sender_id"],
         reason=reason,
         priority=priority,

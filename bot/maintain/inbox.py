@@ -18,6 +18,7 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
+from bot.cases.escalations import message_dedup_key
 from bot.db.models import Escalation, InboxItem, utcnow
 from bot.intents import NLU_FALLBACK
 from bot.maintain.redact import Redactor
@@ -28,7 +29,8 @@ NEAR_DUPLICATE = 0.85  # Jaccard similarity of word sets above which two message
 
 
 def text_key(message: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9<> ]+", " ", message.lower()).split())[:300]
+    """Letters and digits of any script, case-folded: the same question written again."""
+    return " ".join(re.sub(r"[^\w<> ]+|_", " ", message.casefold()).split())[:300]
 
 
 def _similar(a: str, b: str) -> bool:
@@ -50,7 +52,7 @@ class Candidate:
     sources: set[str] = field(default_factory=set)
 
 
-def _reasons(parse: dict, message_id: str, handed_off: set[str], flagged: bool) -> set[str]:
+def _reasons(parse: dict, message_key: str, handed_off: set[str], flagged: bool) -> set[str]:
     reasons = set()
     intent = parse.get("intent") or {}
     ranking = [r for r in parse.get("intent_ranking") or [] if r.get("name") != NLU_FALLBACK]
@@ -62,7 +64,7 @@ def _reasons(parse: dict, message_id: str, handed_off: set[str], flagged: bool) 
             reasons.add("low_confidence")
         if len(ranking) > 1 and ranking[0]["confidence"] - ranking[1]["confidence"] < CLOSE_MARGIN:
             reasons.add("ambiguous")
-    if message_id in handed_off:
+    if message_key in handed_off:
         reasons.add("handoff")
     if flagged:
         reasons.add("flagged")
@@ -79,7 +81,7 @@ def collect(
     escalations = session.execute(
         select(Escalation.dedup_key, Escalation.conversation_id, Escalation.flagged_for_training)
     ).all()
-    handed_off = {key.split(":", 1)[1] for key, _, _ in escalations if ":" in key}
+    handed_off = {key for key, _, _ in escalations}
     flagged = {conversation for _, conversation, is_flagged in escalations if is_flagged}
     rows = session.execute(
         text("SELECT sender_id, timestamp, data FROM events WHERE type_name = 'user' ORDER BY id")
@@ -92,12 +94,11 @@ def collect(
         if not raw or raw.startswith("/"):  # button presses are not patient wording
             continue
         parse = event.get("parse_data") or {}
-        reasons = _reasons(
-            parse,
-            parse.get("message_id") or event.get("message_id") or "",
-            handed_off,
-            sender in flagged,
+        own_id = parse.get("message_id") or event.get("message_id") or ""
+        message_key = message_dedup_key(
+            sender, {"metadata": event.get("metadata"), "message_id": own_id}
         )
+        reasons = _reasons(parse, message_key, handed_off, sender in flagged)
         if not reasons:
             continue
         message = redactor.redact(raw)

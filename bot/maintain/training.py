@@ -103,6 +103,8 @@ def load_nlu_examples(path: Path) -> list[tuple[str, str]]:
 
     pairs = []
     for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
+        if "intent" not in item:
+            continue  # synonym, regex and lookup blocks hold no intent examples
         examples = item.get("examples") or ""
         if isinstance(examples, list):  # examples with metadata: [{"text": ..., "metadata": ...}]
             pairs += [(item["intent"], str(e["text"]).strip()) for e in examples]

@@ -256,11 +256,6 @@ def test_set_password_of_an_unknown_user(sam):
             set_password(session, "kim", NEW_PASSWORD)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="create_user and authenticate normalise the username (strip, lower case) but "
-    "set_password does not: `bot staff set-password Sam` fails for the account created as 'Sam'",
-)
 def test_set_password_finds_the_account_as_it_was_created(database_url):
     with session_scope(database_url) as session:
         create_user(session, "Sam", PASSWORD, "staff")

@@ -229,12 +229,6 @@ def test_a_message_handed_to_staff_joins_the_inbox(database_url, save_conversati
     assert candidate.sources == {"handoff"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the widget sends a client_id: escalations are keyed 'sender:client-<id>' "
-    "(request_for_latest_message), but collect() matches Rasa's message_id, so a handoff "
-    "from the web widget never reaches the inbox",
-)
 def test_a_widget_message_handed_to_staff_joins_the_inbox(database_url, save_conversation):
     tracker = save_conversation(
         [
@@ -413,11 +407,6 @@ def test_thresholds_are_the_documented_ones():
     assert (inbox.LOW_CONFIDENCE, inbox.CLOSE_MARGIN) == (0.5, 0.1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="text_key keeps only a-z and 0-9: every message in a non-Latin script keys to '' "
-    "and collect() files different questions as one inbox item",
-)
 def test_different_questions_in_another_script_stay_apart(database_url, save_conversation):
     low = dict(intent="nlu_fallback", confidence=0.2, ranking=[])
     save_conversation(

@@ -205,11 +205,6 @@ def test_load_nlu_examples_reads_utf8(tmp_path):
     assert load_nlu_examples(path) == [("other_language", "¿Duele?")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="load_nlu_examples reads item['intent'] of every item: a Rasa synonym, regex or "
-    "lookup block in data/nlu raises KeyError, so training_examples and cross-validation fail",
-)
 def test_load_nlu_examples_skips_synonym_and_regex_blocks(tmp_path):
     path = tmp_path / "nlu.yml"
     path.write_text(
