@@ -1,6 +1,7 @@
 /*
  * The chat widget, part 2 of 3: rendering the conversation, the urgent alert and the notices.
- * Texts come from widget-text.js; widget.js creates the view and drives it.
+ * Texts come from widget-text.js; widget.js creates the view and drives it. A little over 400
+ * lines: every piece of the chat's markup is here, so its accessibility can be read in one place.
  *
  * Every message, the patient's and the bot's, is rendered with createElement/textContent, never
  * innerHTML with data. No inline styles (CSP style-src 'self'): state is shown with classes and

@@ -1,7 +1,8 @@
 /*
  * The clinic's chat widget, part 3 of 3: the outbox, talking to the server, opening and closing.
  * widget-text.js (texts from content, DOM helpers) and widget-view.js (rendering) load first.
- * Vanilla JS, no framework, no build step.
+ * Vanilla JS, no framework, no build step. A little over 400 lines: the outbox and its retries
+ * are one state machine, clearer in one file than split.
  *
  * Why not rasa-webchat: it has been unmaintained since 2023, is built on socket.io-client 3 and
  * documents Rasa 2, and it talks to Rasa straight from the browser. This widget talks same-origin
