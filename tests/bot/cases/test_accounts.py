@@ -22,7 +22,7 @@ from bot.db.models import ROLES, StaffUser, utcnow
 from bot.db.session import session_scope
 
 PASSWORD = "correct-horse-battery"
-NEW_PASSWORD = "staple-lamp-orbit-42"
+NEW_PASSWORD = "staple lamp orbit 42"
 
 
 @pytest.fixture
