@@ -58,7 +58,11 @@ def hand_off(
         contact={k: messages().clinic[k] for k in ("name", "phone", "email", "hours")},
         **({"language": language} if language else {}),
     )
-    closed = messages().closed_note(clock())
+    try:
+        closed = messages().closed_note(clock())
+    except Exception:  # noqa: BLE001 - the handoff is recorded and told; the note is extra
+        logger.exception("opening hours note failed for conversation %s", tracker.sender_id)
+        closed = None
     if closed:
         # Not "soon": when a person will actually read it (clinic.yml opening_hours).
         reply(dispatcher, closed, HANDOFF, reason=reason, closed=True)

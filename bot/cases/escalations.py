@@ -168,17 +168,21 @@ class EscalationWriter:
             SQLAlchemyError: for a normal-priority escalation the database refused.
         """
         attempts = len(RETRY_DELAYS_S) + 1 if request.priority == PRIORITY_URGENT else 1
+        failed_before = False
         for attempt in range(attempts):
             try:
                 escalation_id, created = insert_escalation(self.database_url, request)
             except SQLAlchemyError as error:
+                failed_before = True
                 logger.error("escalation write failed (attempt %d): %s", attempt + 1, error)
                 if request.priority != PRIORITY_URGENT:
                     raise
                 if attempt < len(RETRY_DELAYS_S):
                     time.sleep(RETRY_DELAYS_S[attempt])
                 continue
-            if created:
+            if created or failed_before:
+                # A failed attempt may have committed without our knowing: announce at least
+                # once; a resend of a message that was already written is not announced again.
                 logger.info(
                     "escalation %s created: reason=%s priority=%s",
                     escalation_id,
@@ -218,10 +222,14 @@ class EscalationWriter:
         with self._lock:
             self._in_flight.add(name)
         spooled = self._spool(request, start_retry=False)
-        # Not a daemon: the interpreter waits for the write before it exits.
-        threading.Thread(
-            target=self._write_spooled, args=(request, spooled), name="urgent-escalation"
-        ).start()
+        try:
+            # Not a daemon: the interpreter waits for the write before it exits.
+            threading.Thread(
+                target=self._write_spooled, args=(request, spooled), name="urgent-escalation"
+            ).start()
+        except RuntimeError:  # no thread to be had: write now rather than not at all
+            logger.critical("no thread for the urgent escalation write", exc_info=True)
+            self._write_spooled(request, spooled)
         return spooled
 
     def _write_spooled(self, request: EscalationRequest, spooled: bool) -> None:
@@ -288,20 +296,29 @@ class EscalationWriter:
             self._retry_thread.start()
 
     def _retry_until_empty(self) -> None:
-        while True:
-            try:
-                waiting = self.flush_spool()
-            except Exception:  # noqa: BLE001 - the loop must outlive any one bad pass
-                logger.critical("spool retry pass failed", exc_info=True)
-                waiting = 1
-            if waiting == 0:
-                with self._lock:
-                    # A file spooled after the pass above keeps the loop alive; otherwise the
-                    # next _start_retry_thread (which waits for this lock) starts a new loop.
-                    if not self.pending():
-                        self._retry_thread = None
-                        return
-            time.sleep(SPOOL_RETRY_INTERVAL_S)
+        try:
+            while True:
+                try:
+                    waiting = self.flush_spool()
+                except Exception:  # noqa: BLE001 - the loop must outlive any one bad pass
+                    logger.critical("spool retry pass failed", exc_info=True)
+                    waiting = 1
+                if waiting == 0:
+                    with self._lock:
+                        # A file spooled after the pass above keeps the loop alive; otherwise
+                        # the next _start_retry_thread (waiting for this lock) starts a new one.
+                        try:
+                            empty = not self.pending()
+                        except OSError:
+                            empty = False
+                        if empty:
+                            self._retry_thread = None
+                            return
+                time.sleep(SPOOL_RETRY_INTERVAL_S)
+        finally:
+            with self._lock:  # however it ended, a later spool starts a new loop
+                if self._retry_thread is threading.current_thread():
+                    self._retry_thread = None
 
     def pending(self) -> list[Path]:
         return sorted(self.spool_dir.glob("escalation-*.json")) if self.spool_dir.exists() else []
@@ -309,8 +326,9 @@ class EscalationWriter:
     def flush_spool(self) -> int:
         """Try every spooled escalation once; returns how many are still waiting.
 
-        A file that cannot be read as a request is renamed ``*.unreadable`` and logged at
-        CRITICAL (for a person to look at), so that it neither blocks the others nor loops.
+        A file that is not a request is renamed ``*.unreadable`` and logged at CRITICAL (for a
+        person to look at), so that it neither blocks the others nor loops; one the disk could
+        not read is tried again.
         """
         waiting = 0
         for path in self.pending():
@@ -323,10 +341,15 @@ class EscalationWriter:
                 request = EscalationRequest(**json.loads(path.read_text(encoding="utf-8")))
             except FileNotFoundError:
                 continue  # written and removed by a background write meanwhile
-            except Exception:  # noqa: BLE001 - see the docstring
+            except OSError:
+                waiting += 1  # out of file handles, a disk error: try again next pass
+                logger.critical("spooled escalation %s could not be read", path.name, exc_info=True)
+                continue
+            except (ValueError, TypeError):  # not JSON, not UTF-8, not a request
                 logger.critical("SPOOLED ESCALATION UNREADABLE: %s", path.name, exc_info=True)
+                aside = path.with_name(f"{path.stem}-{time.time_ns()}.unreadable")
                 try:
-                    path.replace(path.with_suffix(".unreadable"))
+                    path.replace(aside)
                 except OSError:
                     waiting += 1  # still there: keep the loop (and its CRITICAL log) going
                 continue
@@ -336,8 +359,12 @@ class EscalationWriter:
                 waiting += 1
                 logger.critical("spooled urgent escalation %s still not written: %s", path, error)
                 continue
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                logger.error("spool file %s could not be removed", path.name, exc_info=True)
             logger.warning("spooled escalation %s written as id %s", path.name, escalation_id)
-            if created:
-                self._notify(escalation_id, request)
+            # Still spooled, so nobody knows it was announced (the process may have died
+            # between the write and the page): announce at least once.
+            self._notify(escalation_id, request)
         return waiting

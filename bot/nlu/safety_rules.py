@@ -212,10 +212,12 @@ class SafetyRules(GraphComponent):
             found = {"source": "classifier", "rule": "learned check", "reply": "urgent"}
             _set(message, self.config["urgent_intent"], {**base, **found})
             return
-        if predicted == self.config["urgent_intent"]:
-            # The intent classifier already found an emergency: the language check may only
-            # add the language (for the reply), never move it to a notice.
-            message.set(SAFETY_KEY, {**base, "fired": False}, add_to_output=True)
+        if predicted == self.config["urgent_intent"] and not guess.english_only:
+            # The intent classifier found an emergency in a message not (only) in English: the
+            # language check must not move it to a notice, and the fallback after us must not
+            # turn a low confidence into "did you mean": urgent, at full confidence.
+            found = {"source": "intent", "rule": "intent classifier", "reply": "urgent"}
+            _set(message, self.config["urgent_intent"], {**base, **found})
             return
         understood = predicted in FAQ_INTENTS | ADMIN_INTENTS and confidence >= 0.5
         if guess.language != ENGLISH or (not guess.english_only and not understood):

@@ -65,11 +65,13 @@ class MetadataRestInput(RestInput):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> MetadataRestInput:
-        from bot.rasa_server import hooks_installed
+        from bot.rasa_server import hooks_installed, install_hooks
 
         if not hooks_installed():
-            # Started as plain `rasa run`: Rasa's own error logs may then carry patient text.
-            logger.warning("start Rasa with `python -m bot.rasa_server`: log redaction is off")
+            # Started as plain `rasa run`, not `python -m bot.rasa_server`: install the hooks
+            # here too rather than let Rasa's error logs carry patient text.
+            logger.warning("Rasa was not started with `python -m bot.rasa_server`")
+            install_hooks()
         return cls()
 
     def get_output_channel(self) -> CollectingOutputChannel:

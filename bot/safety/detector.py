@@ -12,6 +12,7 @@ phone call, a miss could cost a life.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +26,11 @@ from spacy.util import filter_spans
 from bot.safety.spec import SAFETY_DIR, SafetySpec, compile_pattern, compile_phrase, fold, load_spec
 
 NEGEX_EXTENSION = "negex"
-_SENTENCE_END = {".", "?", "!", "\n", "\n\n"}
-_CLAUSE_PUNCT = {",", ";", ":", "—", "–", "...", "…", "(", ")"}
+_SENTENCE_END = {".", "?", "!", "\n", "\n\n", "。", "？", "！", "؟"}
+_CLAUSE_PUNCT = {",", ";", ":", "—", "–", "...", "…", "(", ")", "，", "、", "；", "：", "،", "؛"}
+# Chinese and Arabic punctuation inside unspaced text: spaced out so that it ends a sentence or a
+# clause like "." and "," do (a cue in one sentence must not judge the next).
+_UNSPACED_PUNCT = re.compile("([。？！，、；：،؛؟])")
 # NegEx's clinical termset counts these as negations; for patients they are the symptom itself
 # ("can't swallow"), found by the patterns.
 _NOT_NEGATIONS = ["cannot", "can't", "cant", "couldn't", "couldnt"]
@@ -96,7 +100,7 @@ class SafetyDetector:
 
     def parse(self, text: str) -> Doc:
         """The message as the rules see it: folded, with clause and sentence boundaries."""
-        doc = self.nlp(fold(text))
+        doc = self.nlp(_UNSPACED_PUNCT.sub(r" \1 ", fold(text)))
         _mark_clauses(doc, self.spec.cues.clause_breaks)
         return doc
 
@@ -133,6 +137,10 @@ class SafetyDetector:
             if category.negation_proof:
                 # "I don't want to live" is the sign itself, never negated; only a general
                 # question with nobody in it ("can botox cause suicidal thoughts?") is not one.
+                # Judged on whole words only: a cue found inside words is too weak to silence it.
+                general = self._general(clause, inside=False) or (
+                    _asks(sentence) and self._cue(sentence, "question_general", inside=False)
+                )
                 if not (general and not self._personal(clause)):
                     yield _to_match(span)
                 continue
@@ -226,14 +234,16 @@ class SafetyDetector:
                 return True
         return False
 
-    def _cue(self, span: Span, *names: str) -> bool:
+    def _cue(self, span: Span, *names: str, inside: bool = True) -> bool:
         """Whether a word of the cue lists ``names`` is in ``span`` (or, for Chinese and
         Arabic, one of their ``inside_words`` is inside its text)."""
         cues = self.spec.cues
         if any(t.lower_ in getattr(cues, name) for t in span for name in names):
             return True
-        inside = [w for name in names for w in cues.inside_words.get(name, ())]
-        return bool(inside) and any(w in span.text for w in inside)
+        if not inside:
+            return False
+        words = [w for name in names for w in cues.inside_words.get(name, ())]
+        return any(w in span.text for w in words)
 
     def _personal(self, span: Span) -> bool:
         return self._cue(span, "first_person", "other_person")
@@ -246,14 +256,16 @@ class SafetyDetector:
             for i, w in enumerate(words)
         ) or any(w in sentence.text for w in cues.inside_words.get("now", ()))
 
-    def _general(self, clause: Span) -> bool:
+    def _general(self, clause: Span, inside: bool = True) -> bool:
         words = [t.lower_ for t in clause]
         # "can't"/"cannot" is a report of inability, not "can botox cause ...".
         return any(
             w in self.spec.cues.general
             and not (i + 1 < len(words) and words[i + 1] in {"n't", "not", "nt"})
             for i, w in enumerate(words)
-        ) or any(w in clause.text for w in self.spec.cues.inside_words.get("general", ()))
+        ) or (
+            inside and any(w in clause.text for w in self.spec.cues.inside_words.get("general", ()))
+        )
 
 
 def _asks(sentence: Span) -> bool:

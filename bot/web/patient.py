@@ -184,7 +184,11 @@ def _filler(strings: dict[str, str], clinic: dict[str, str]) -> Callable[..., Ma
             # A page with one label missing beats no page; the tests check every key exists.
             logger.error("page text %r is missing from widget.yml", key)
             return escape(key)
-        return Markup(escape(strings[key])).format(**values, **extra)
+        try:
+            return Markup(escape(strings[key])).format(**values, **extra)
+        except (KeyError, IndexError, ValueError):  # an unknown or broken {placeholder}
+            logger.error("page text %r has a placeholder the page cannot fill", key)
+            return escape(strings[key])
 
     return text
 

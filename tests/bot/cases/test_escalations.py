@@ -115,7 +115,7 @@ def test_a_resent_urgent_message_is_announced_once(tmp_path, database_url):
     assert notifier.sent == [(first, "urgent")]
 
 
-def test_flush_after_a_background_write_neither_fails_nor_announces_again(
+def test_flush_after_a_background_write_does_not_fail_and_announces_at_least_once(
     tmp_path, database_url, monkeypatch
 ):
     """The background write and the retry loop can both reach one spool file."""
@@ -132,7 +132,60 @@ def test_flush_after_a_background_write_neither_fails_nor_announces_again(
 
     monkeypatch.setattr(escalations_module, "insert_escalation", insert_then_lose_the_file)
     assert writer.flush_spool() == 0
-    assert notifier.sent == [(written, "urgent")]
+    # Still spooled means nobody can know it was announced: a second page beats none.
+    assert notifier.sent == [(written, "urgent"), (written, "urgent")]
+
+
+def test_the_retry_loop_leaves_a_file_its_background_write_is_on(tmp_path, database_url):
+    notifier = _RecordingNotifier()
+    writer = EscalationWriter(database_url, tmp_path / "spool", notifier)
+    request = _request()
+    assert writer._spool(request, start_retry=False)
+    writer._in_flight.add(writer.spool_path(request.dedup_key).name)
+    assert writer.flush_spool() == 1  # waiting for its own write, not written twice
+    assert notifier.sent == []
+
+
+def test_a_write_whose_first_attempt_failed_is_announced_even_if_it_had_landed(
+    tmp_path, database_url, monkeypatch
+):
+    """A commit can succeed and its acknowledgement be lost: the retry then finds the row."""
+    from sqlalchemy.exc import OperationalError
+
+    notifier = _RecordingNotifier()
+    writer = EscalationWriter(database_url, tmp_path / "spool", notifier)
+    real_insert = escalations_module.insert_escalation
+    calls = []
+
+    def commit_then_lose_the_answer(url, request):
+        calls.append(1)
+        result = real_insert(url, request)
+        if len(calls) == 1:
+            raise OperationalError("COMMIT", {}, Exception("connection reset"))
+        return result
+
+    monkeypatch.setattr(escalations_module, "insert_escalation", commit_then_lose_the_answer)
+    escalation_id = writer.write(_request())
+    assert escalation_id is not None and notifier.sent == [(escalation_id, "urgent")]
+
+
+def test_a_spool_file_the_disk_cannot_read_is_tried_again_not_set_aside(
+    tmp_path, database_url, monkeypatch
+):
+    writer = EscalationWriter(database_url, tmp_path / "spool")
+    assert writer._spool(_request(), start_retry=False)
+    real_read = Path.read_text
+
+    def too_many_open_files(self, *args, **kwargs):
+        if self.name.startswith("escalation-"):
+            raise OSError(24, "Too many open files")
+        return real_read(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", too_many_open_files)
+    assert writer.flush_spool() == 1
+    monkeypatch.undo()
+    assert not list(writer.spool_dir.glob("*.unreadable"))
+    assert writer.flush_spool() == 0
 
 
 def test_an_unreadable_spool_file_is_set_aside_and_the_others_are_written(
@@ -145,7 +198,7 @@ def test_an_unreadable_spool_file_is_set_aside_and_the_others_are_written(
     with caplog.at_level("CRITICAL"):
         assert writer.flush_spool() == 0
     assert writer.pending() == []
-    assert (writer.spool_dir / "escalation-0000.unreadable").exists()
+    assert len(list(writer.spool_dir.glob("escalation-0000-*.unreadable"))) == 1
     assert "UNREADABLE" in caplog.text
     with session_scope(database_url) as session:
         assert session.scalars(select(Escalation.dedup_key)).all() == ["conv-1:good"]

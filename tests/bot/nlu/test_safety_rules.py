@@ -189,11 +189,12 @@ def test_the_language_check_never_moves_an_urgent_prediction_to_a_notice():
             return LanguageGuess("pt", "pt")
 
     component = SafetyRules({}, languages=Portuguese())
-    urgent = {"name": "report_urgent_symptoms", "confidence": 0.8}
+    urgent = {"name": "report_urgent_symptoms", "confidence": 0.25}  # below the fallback's 0.3
     message = Message(data={"text": "tenho uma pergunta sobre isso", "intent": urgent})
     component.process([message])
-    assert message.get("intent")["name"] == "report_urgent_symptoms"
+    assert message.get("intent") == {"name": "report_urgent_symptoms", "confidence": 1.0}
     assert message.get("safety")["language"] == "pt"
+    assert message.get("safety")["source"] == "intent"
 
     faq = {"name": "faq_duration", "confidence": 0.4}
     other = Message(data={"text": "quanto tempo demora", "intent": faq})

@@ -34,3 +34,17 @@ def test_collecting_channel_does_not_split_paragraphs():
     assert channel.messages == [
         {"recipient_id": "p1", "text": text, "metadata": {"kind": "answer"}}
     ]
+
+
+def test_a_channel_of_a_plain_rasa_run_still_installs_the_log_redaction(monkeypatch):
+    import bot.rasa_server as rasa_server
+    from bot.rasa_server import logredact, speedups
+    from bot.rasa_server.channels import MetadataRestInput
+
+    monkeypatch.setattr(rasa_server, "_hooks_installed", False)
+    monkeypatch.setattr(logredact, "_installed", False)
+    try:
+        MetadataRestInput.from_credentials(None)
+        assert rasa_server.hooks_installed() and logredact._installed
+    finally:
+        speedups.uninstall()  # the patch is process-wide: undone for the other tests

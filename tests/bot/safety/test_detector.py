@@ -181,6 +181,14 @@ def test_very_long_input_is_handled(detector):
         ("عندي صعوبة في البلع من امس بعد الحقن", True),
         ("هل يمكن أن يسبب البوتوكس صعوبة في البلع؟", False),
         ("toi tiem hom qua, bay gio kho nuot", True),
+        # Cues must not be parts of everyday words, nor judge another sentence (review 2026-11-29).
+        ("أمي فقدت الوعي", True),  # "consciousness" holds the letters of "if"
+        ("عندي صداع شديد بعد الولادة", True),
+        ("我两个小时以前突然剧烈头痛", True),  # "ago" is not "in the past"
+        ("我头痛得厉害，以前从来没有这么痛过", True),
+        ("我以前有偏头痛。今天突然剧烈头痛", True),
+        ("أفكار انتحارية طول الوقت", True),
+        ("不想活了，可能明天就结束", True),
     ],
 )
 def test_cues_inside_words_judge_chinese_and_arabic_reports(detector, text, fires):
