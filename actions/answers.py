@@ -61,5 +61,5 @@ class ActionAnswerFaq(Action):
         if not send_answer(dispatcher, intent):
             # No vetted text to give: be honest and hand over rather than improvise.
             logger.error("no approved answer for intent %s; handing off", intent)
-            hand_off(dispatcher, tracker, "no_answer")
+            return hand_off(dispatcher, tracker, "no_answer")
         return []

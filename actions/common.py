@@ -14,11 +14,22 @@ from bot.cases.escalations import (
     EscalationWriter,
     request_for_latest_message,
 )
+from bot.cases.mailer import StaffMailer
 from bot.config import Settings, load_settings
 from bot.content.messages import Messages
-from bot.reply import ANSWER, ERROR, FALLBACK, HANDOFF, REPLY_METADATA_KEY, SMALLTALK, URGENT
+from bot.reply import (
+    ANSWER,
+    CONTACT,
+    ERROR,
+    FALLBACK,
+    HANDOFF,
+    HUMAN,
+    REPLY_METADATA_KEY,
+    SMALLTALK,
+    URGENT,
+)
 
-__all__ = ["ANSWER", "ERROR", "FALLBACK", "HANDOFF", "SMALLTALK", "URGENT"]
+__all__ = ["ANSWER", "CONTACT", "ERROR", "FALLBACK", "HANDOFF", "HUMAN", "SMALLTALK", "URGENT"]
 
 
 @lru_cache(maxsize=1)
@@ -39,6 +50,13 @@ def clock() -> dt.datetime:
 @lru_cache(maxsize=1)
 def escalation_writer() -> EscalationWriter:
     return EscalationWriter.from_settings(settings())
+
+
+@lru_cache(maxsize=1)
+def staff_mailer() -> StaffMailer | None:
+    """The clinic inbox's notifier, or None when ``CLINIC_SMTP_URL`` is not set."""
+    url = settings().smtp_url
+    return StaffMailer.from_url(url, settings().public_url) if url else None
 
 
 def reply(

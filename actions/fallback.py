@@ -50,8 +50,7 @@ class ActionFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         if consecutive_fallbacks(tracker) >= 2:
-            hand_off(dispatcher, tracker, "fallback")
-            return []
+            return hand_off(dispatcher, tracker, "fallback")
         suggested = suggestions(tracker)
         buttons = messages().suggestion_buttons(suggested) + messages().button_list(
             "talk_to_person"

@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
+    CONTACT,
     HANDOFF,
     clock,
     escalation_request,
@@ -18,6 +19,7 @@ from actions.common import (
     messages,
     reply,
 )
+from actions.contact import offer_choice_events
 from bot.db.models import PRIORITY_NORMAL, PRIORITY_URGENT
 from bot.intents import FAQ_INTENTS, handoff_reason
 
@@ -26,9 +28,9 @@ logger = logging.getLogger(__name__)
 
 def hand_off(
     dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, urgent: bool = False
-) -> None:
-    """Records an escalation (normal priority unless ``urgent``) and tells the patient what
-    happens next."""
+) -> list[dict[str, Any]]:
+    """Records an escalation (normal priority unless ``urgent``), tells the patient what
+    happens next and asks how they want to hear back; the events to return."""
     safety = tracker.latest_message.get("safety") or {}
     language = safety.get("language") if reason == "language" else None
     priority = PRIORITY_URGENT if urgent else PRIORITY_NORMAL
@@ -45,7 +47,7 @@ def hand_off(
         logger.exception("handoff for conversation %s could not be recorded", tracker.sender_id)
         text = messages().bilingual("language_notice", language, "handoff_failed")
         reply(dispatcher, text, HANDOFF, reason=reason, recorded=False)
-        return
+        return []
     text = messages().bilingual("language_notice", language, f"handoff_{reason}")
     reply(
         dispatcher,
@@ -66,6 +68,17 @@ def hand_off(
     if closed:
         # Not "soon": when a person will actually read it (clinic.yml opening_hours).
         reply(dispatcher, closed, HANDOFF, reason=reason, closed=True)
+    if escalation_id is None:
+        return []  # an urgent language handoff: staff call back from the urgent queue
+    # How the patient wants to hear back (actions/contact.py takes the answer).
+    reply(
+        dispatcher,
+        messages().text("contact_choice"),
+        CONTACT,
+        buttons=messages().button_list("contact_choice"),
+        escalation_id=escalation_id,
+    )
+    return offer_choice_events(escalation_id)
 
 
 class ActionHandoff(Action):
@@ -85,8 +98,7 @@ class ActionHandoff(Action):
             from actions.answers import send_answer
 
             send_answer(dispatcher, topic, general_answer_before_handoff=True)
-        hand_off(dispatcher, tracker, reason)
-        return []
+        return hand_off(dispatcher, tracker, reason)
 
 
 # A message nobody here can read that the learned check finds this likely to be urgent reaches
@@ -105,5 +117,4 @@ class ActionLanguageNotice(Action):
     ) -> list[dict[str, Any]]:
         safety = tracker.latest_message.get("safety") or {}
         likely = (safety.get("urgent_probability") or 0.0) >= LANGUAGE_URGENT_PROBABILITY
-        hand_off(dispatcher, tracker, "language", urgent=likely)
-        return []
+        return hand_off(dispatcher, tracker, "language", urgent=likely)

@@ -34,6 +34,8 @@ class Settings:
     urgent_webhook_url: str = ""
     # The address staff use for the console, for links in notifications.
     public_url: str = ""
+    # Optional e-mail to the clinic's inbox (bot.cases.mailer): smtp://host:port/?from=..&to=..
+    smtp_url: str = ""
     # Patient data older than this many days is deleted by `bot retention purge`.
     retention_days: int = DEFAULT_RETENTION_DAYS
     # Behind HTTPS the session cookie gets ``Secure`` (CLINIC_HTTPS=1).
@@ -76,6 +78,7 @@ def load_settings() -> Settings:
         rasa_url=os.environ.get("CLINIC_RASA_URL", "http://127.0.0.1:5005"),
         urgent_webhook_url=os.environ.get("CLINIC_URGENT_WEBHOOK_URL", ""),
         public_url=os.environ.get("CLINIC_PUBLIC_URL", ""),
+        smtp_url=os.environ.get("CLINIC_SMTP_URL", ""),
         retention_days=_retention_days(),
         https=os.environ.get("CLINIC_HTTPS") == "1",
         chat_rate_limit=os.environ.get("CLINIC_CHAT_RATE_LIMIT", "12/60"),

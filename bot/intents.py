@@ -32,8 +32,10 @@ REQUEST_HUMAN = "request_human"
 # Set by the safety layer for a message not in English (bot.safety.language); never predicted.
 OTHER_LANGUAGE = "other_language"
 NLU_FALLBACK = "nlu_fallback"
+# Only from the buttons offered after a handoff (payload ``/choose_contact{"contact_method": …}``).
+CHOOSE_CONTACT = "choose_contact"
 ALL_INTENTS = FAQ_INTENTS | ADMIN_INTENTS | SAFETY_INTENTS | SMALLTALK_INTENTS
-ALL_INTENTS |= {REQUEST_HUMAN, OTHER_LANGUAGE}
+ALL_INTENTS |= {REQUEST_HUMAN, OTHER_LANGUAGE, CHOOSE_CONTACT}
 
 
 def handoff_reason(intent: str) -> str:

@@ -11,4 +11,8 @@ URGENT = "urgent"  # seek emergency care now; an urgent escalation was opened
 SMALLTALK = "smalltalk"  # greeting, thanks, goodbye, out of scope
 FALLBACK = "fallback"  # not understood: suggestions and an offer of a person
 ERROR = "error"  # processing failed; tells the patient how to reach the clinic
-KINDS = (ANSWER, HANDOFF, URGENT, SMALLTALK, FALLBACK, ERROR)
+CONTACT = "contact"  # how the patient hears back: the choice and the contact form
+HUMAN = "human"  # a person joined or left the chat (human mode)
+# Written by a staff member, not vetted content: with staff_name; clients render it as text.
+STAFF = "staff"
+KINDS = (ANSWER, HANDOFF, URGENT, SMALLTALK, FALLBACK, ERROR, CONTACT, HUMAN, STAFF)

@@ -55,12 +55,13 @@ def action_settings(monkeypatch: pytest.MonkeyPatch, settings: Settings, loaded_
 
     monkeypatch.setenv("CLINIC_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("CLINIC_VAR_DIR", str(settings.var_dir))
-    caches = (common.settings, common.messages, common.escalation_writer)
+    caches = (common.settings, common.messages, common.escalation_writer, common.staff_mailer)
     for cached in caches:
         cached.cache_clear()
     # A Monday at 10:00 in the clinic's time zone: handoffs within opening hours, whatever the
     # hour the tests run at (tests of the hours set their own clock).
     monkeypatch.setattr("actions.handoff.clock", lambda: OPEN_MONDAY)
+    monkeypatch.setattr("actions.contact.clock", lambda: OPEN_MONDAY)
     yield common.settings()
     for cached in caches:
         cached.cache_clear()

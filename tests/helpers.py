@@ -99,6 +99,11 @@ class FakeRasa:
             raise RasaUnavailable("connection refused")
         return self.events_by_sender.get(sender_id, [])
 
+    def append_events(self, sender_id: str, events: list[dict]) -> None:
+        if self.down:
+            raise RasaUnavailable("connection refused")
+        self.events_by_sender.setdefault(sender_id, []).extend(events)
+
 
 class Patient:
     """The widget's side of the chat API: a cookie session, and a resend (same client id)

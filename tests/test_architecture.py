@@ -14,7 +14,7 @@ ALLOWED = {
     "actions": {"bot.cases", "bot.config", "bot.content", "bot.db", "bot.intents", "bot.reply"},
     "bot.db": set(),
     "bot.content": {"bot.db", "bot.intents"},
-    "bot.cases": {"bot.config", "bot.db", "bot.reply"},
+    "bot.cases": {"bot.config", "bot.content", "bot.db", "bot.reply"},
     "bot.safety": {"bot.config", "bot.intents"},
     "bot.nlu": {"bot.config", "bot.intents", "bot.safety", "bot.rasa_server"},
     "bot.rasa_server": {

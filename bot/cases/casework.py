@@ -152,6 +152,7 @@ class Turn:
     confidence: float | None = None
     kind: str | None = None
     safety_rule: str | None = None
+    staff_name: str | None = None  # a staff reply (kind "staff"): who wrote it
 
 
 def transcript(session: Session, escalation: Escalation) -> list[Turn]:
@@ -189,7 +190,9 @@ def _turn_from_event(type_name: str, timestamp: float, data: str) -> Turn:
             safety_rule=describe_safety(safety),
         )
     meta = (event.get("metadata") or {}).get("reply_metadata") or {}
-    return Turn("bot", event.get("text") or "", at, kind=meta.get("kind"))
+    return Turn(
+        "bot", event.get("text") or "", at, kind=meta.get("kind"), staff_name=meta.get("staff_name")
+    )
 
 
 def _turn_from_snapshot(turn: dict) -> Turn:

@@ -234,6 +234,10 @@ def _purge_escalations(session: Session, cutoff: dt.datetime) -> dict[str, int]:
                     # The dedup key is "<conversation id>:<message id>"; it must stay unique.
                     dedup_key=literal(PURGED + ":") + cast(Escalation.id, String),
                     flagged_for_training=False,
+                    # How to reach the patient goes with the conversation.
+                    contact_name=None,
+                    contact_phone=None,
+                    contact_email=None,
                 )
                 .execution_options(synchronize_session=False)
             ).rowcount

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,9 @@ class Messages:
     translations: dict[str, dict[str, str]] = field(default_factory=dict)
     # When a person reads handoffs (clinic.yml ``opening_hours``); None: not configured.
     opening_hours: OpeningHours | None = None
+    # clinic.yml ``handoff``: phone numbers without a country code, and human mode's end.
+    phone_region: str = "US"
+    human_mode_timeout: dt.timedelta = dt.timedelta(minutes=60)
 
     @classmethod
     def load(cls, content_dir: Path) -> Messages:
@@ -44,11 +48,13 @@ class Messages:
                 if clinic_raw.get("opening_hours")
                 else None
             ),
+            **_handoff_settings(clinic_raw.get("handoff") or {}),
         )
 
-    def text(self, key: str) -> str:
-        """The message ``key`` with clinic facts filled in."""
-        return self.texts[key].format(**self.clinic)
+    def text(self, key: str, **typed: str) -> str:
+        """The message ``key`` with clinic facts filled in, and ``typed`` values (a name, a
+        contact address, a reason: never medical text) for the keys in ``TYPED_PLACEHOLDERS``."""
+        return self.texts[key].format(**self.clinic, **typed)
 
     def closed_note(self, at: dt.datetime) -> str | None:
         """When the clinic is closed at ``at``: when a person will read the handoff."""
@@ -72,7 +78,7 @@ class Messages:
 
     def all_texts(self) -> set[str]:
         """Every message text the assistant may send, translations combined as it sends them."""
-        texts = {self.text(key) for key in self.texts if key != "handoff_closed"}
+        texts = {self.text(key) for key in self.texts if key not in TYPED_PLACEHOLDERS}
         if self.opening_hours is not None:
             texts |= {
                 self.texts["handoff_closed"].format(**self.clinic, next_opening=opening)
@@ -87,9 +93,10 @@ class Messages:
         return texts
 
     def button_list(self, key: str) -> list[dict[str, str]]:
-        """Rasa buttons whose payload triggers the intent directly (``/intent``)."""
+        """Rasa buttons whose payload triggers the intent directly (``/intent{entities}``)."""
         return [
-            {"title": b["title"], "payload": f"/{b['intent']}"} for b in self.buttons.get(key, [])
+            {"title": b["title"], "payload": "/" + button_payload(b)}
+            for b in self.buttons.get(key, [])
         ]
 
     def answer_buttons(self, intent: str) -> list[dict[str, str]]:
@@ -101,7 +108,7 @@ class Messages:
         """Button title by intent, to show a pressed button as the patient's words."""
         titles = dict(self.suggestions)
         for buttons in self.buttons.values():
-            titles.update({b["intent"]: b["title"] for b in buttons})
+            titles.update({button_payload(b): b["title"] for b in buttons})
         return titles
 
     def suggestion_buttons(self, intents: list[str]) -> list[dict[str, str]]:
@@ -110,6 +117,38 @@ class Messages:
             for i in intents
             if i in self.suggestions
         ]
+
+
+# Messages with a placeholder filled at send time rather than from clinic.yml.
+TYPED_PLACEHOLDERS = {
+    "handoff_closed": ("next_opening",),
+    "contact_ask_consent": ("contact",),
+    "contact_try_again": ("reason",),
+    "contact_saved": ("contact_name", "contact"),
+    "human_joined": ("staff_name",),
+}
+
+
+def _handoff_settings(raw: dict) -> dict:
+    """clinic.yml ``handoff``; raises ``ValueError`` naming a bad value."""
+    region = str(raw.get("phone_region", "US")).upper()
+    if not (len(region) == 2 and region.isalpha()):
+        raise ValueError(f"handoff.phone_region: not a two-letter region code: {region!r}")
+    try:
+        minutes = float(raw.get("human_mode_timeout_minutes", 60))
+    except (TypeError, ValueError):
+        minutes = -1.0
+    if not 1 <= minutes <= 24 * 60:
+        raise ValueError("handoff.human_mode_timeout_minutes: a number of minutes, 1 to 1440")
+    return {"phone_region": region, "human_mode_timeout": dt.timedelta(minutes=minutes)}
+
+
+def button_payload(button: dict) -> str:
+    """``intent`` or ``intent{"entity": "value"}``: Rasa's syntax for a pressed button."""
+    entities = button.get("entities")
+    if not entities:
+        return button["intent"]
+    return button["intent"] + json.dumps(entities, separators=(",", ":"), sort_keys=True)
 
 
 def _translations(path: Path) -> dict[str, dict[str, str]]:

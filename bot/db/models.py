@@ -93,6 +93,16 @@ class Escalation(Base):
     resolved_at = Column(DateTime)
     outcome = Column(String(32))
     flagged_for_training = Column(Boolean, nullable=False, default=False)
+    # How the patient chose to hear back (chat | phone | email | none) and, only with their
+    # consent, how to reach them: never logged, purged with the conversation.
+    contact_method = Column(String(16))
+    contact_name = Column(String(80))
+    contact_phone = Column(String(40))
+    contact_email = Column(String(320))
+    contact_consent_at = Column(DateTime)
+    # Set while a person replies in the chat (the assistant stays quiet but safety still runs).
+    human_mode_since = Column(DateTime)
+    patient_last_message_at = Column(DateTime)
 
     claimed_by = relationship("StaffUser", foreign_keys=[claimed_by_id])
     resolved_by = relationship("StaffUser", foreign_keys=[resolved_by_id])

@@ -28,8 +28,9 @@ from bot.rasa_server.textclean import clean_message  # noqa: E402
 from bot.reply import REPLY_METADATA_KEY, SMALLTALK  # noqa: E402
 
 
-async def _safe_reply(message: UserMessage) -> dict[str, Any]:
-    """Sent when processing produced no reply (action server down, a crash): never silence."""
+async def _safe_reply(message: UserMessage) -> dict[str, Any] | None:
+    """Sent when processing produced no reply (action server down, a crash): never silence,
+    except the assistant's deliberate quiet while a person replies (None)."""
     from bot.rasa_server.recovery import recover
 
     return await recover(message.sender_id, message.text, message.message_id, message.metadata)
@@ -119,8 +120,8 @@ class MetadataRestInput(RestInput):
             try:
                 return await on_new_message(message)
             finally:
-                if not collector.messages:
-                    await collector.send_response(message.sender_id, await _safe_reply(message))
+                if not collector.messages and (safe := await _safe_reply(message)):
+                    await collector.send_response(message.sender_id, safe)
 
         return super().blueprint(with_metadata)
 
@@ -171,8 +172,8 @@ class MetadataSocketIOInput(SocketIOInput):
             try:
                 return await on_new_message(message)
             finally:
-                if output.sent == 0:
-                    await output.send_response(message.sender_id, await _safe_reply(message))
+                if output.sent == 0 and (safe := await _safe_reply(message)):
+                    await output.send_response(message.sender_id, safe)
 
         blueprint = super().blueprint(with_metadata)
         sio = blueprint.ctx.sio

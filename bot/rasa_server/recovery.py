@@ -21,6 +21,8 @@ from bot.reply import URGENT as URGENT_KIND
 logger = logging.getLogger(__name__)
 
 ESCALATED_INTENTS = frozenset({URGENT_SYMPTOMS, CLINICAL, REQUEST_HUMAN}) | ADMIN_INTENTS
+# The action that stays quiet on purpose while a person replies (actions/human.py).
+HUMAN_MODE_ACTION = "action_human_mode"
 FALLBACK_TEXT = (
     "Sorry, something went wrong on our side. "
     "If this is an emergency, call your local emergency number now."
@@ -130,17 +132,34 @@ def escalate(state: dict[str, Any]) -> tuple[str | None, bool]:
     return PRIORITY_NORMAL, _writer().write_or_spool(request) is not None
 
 
+def quiet_on_purpose(state: dict[str, Any]) -> bool:
+    """Whether the assistant ran ``action_human_mode`` for the latest message: a person is
+    replying, so no reply is the right reply (an emergency never gets there: the rules send it
+    to the urgent action)."""
+    since_user = []
+    for event in reversed(state.get("events") or []):
+        if event.get("event") == "user":
+            break
+        since_user.append(event)
+    return any(
+        e.get("event") == "action" and e.get("name") == HUMAN_MODE_ACTION for e in since_user
+    )
+
+
 async def recover(
     sender_id: str,
     text: str | None = None,
     message_id: str | None = None,
     metadata: dict | None = None,
-) -> dict[str, Any]:
-    """The one reply for a message that got none; escalates it when staff must see it."""
+) -> dict[str, Any] | None:
+    """The one reply for a message that got none; escalates it when staff must see it.
+    None when the silence was deliberate (human mode)."""
     try:
         state = await _conversation_state(sender_id, text, message_id, metadata)
         if state is None:
             return error_reply()
+        if quiet_on_purpose(state):
+            return None
         priority, recorded = await asyncio.to_thread(escalate, state)
     except Exception:  # noqa: BLE001 - a reply goes out whatever failed here
         logger.exception("recovery failed for conversation %s", sender_id)

@@ -56,3 +56,9 @@ class RasaClient:
         path = f"/conversations/{urllib.parse.quote(sender_id, safe='')}/tracker?{query}"
         tracker = self._call("GET", path)
         return tracker.get("events", []) if isinstance(tracker, dict) else []
+
+    def append_events(self, sender_id: str, events: list[dict[str, Any]]) -> None:
+        """Adds events (a staff reply, a slot) to the conversation (needs the token)."""
+        query = urllib.parse.urlencode({"token": self.token})
+        path = f"/conversations/{urllib.parse.quote(sender_id, safe='')}/tracker/events?{query}"
+        self._call("POST", path, events)

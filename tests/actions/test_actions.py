@@ -26,9 +26,21 @@ def _escalations(database_url: str) -> list[Escalation]:
         return session.scalars(select(Escalation).order_by(Escalation.id)).all()
 
 
+CONTACT_CHOICES = ["Reply here in the chat", "Call me back", "Email me", "No thanks, I'll call"]
+
+
 def _only_message(dispatcher) -> dict:
-    assert len(dispatcher.messages) == 1
-    return dispatcher.messages[0]
+    """The one reply; after a recorded handoff, also the question how to hear back."""
+    messages = list(dispatcher.messages)
+    if messages and messages[-1]["reply_metadata"]["kind"] == "contact":
+        choice = messages.pop()
+        assert [b["title"] for b in choice["buttons"]] == CONTACT_CHOICES
+        assert messages[-1]["reply_metadata"]["kind"] == "handoff"
+        assert choice["reply_metadata"]["escalation_id"] == messages[-1]["reply_metadata"].get(
+            "escalation_id"
+        )
+    assert len(messages) == 1
+    return messages[0]
 
 
 @pytest.mark.parametrize("intent", sorted(FAQ_INTENTS))
@@ -241,7 +253,7 @@ def test_clinical_question_on_an_faq_topic_gets_the_general_answer_then_the_hand
     )
     ActionHandoff().run(dispatcher, tracker, domain)
     kinds = [m["reply_metadata"]["kind"] for m in dispatcher.messages]
-    assert kinds == ["answer", "handoff"]
+    assert kinds == ["answer", "handoff", "contact"]
     assert dispatcher.messages[0]["reply_metadata"]["intent"] == "ask_side_effects"
     assert dispatcher.messages[1]["reply_metadata"]["reason"] == "clinical"
     assert [r.reason for r in _escalations(action_settings.database_url)] == ["clinical"]
@@ -253,7 +265,7 @@ def test_clinical_question_without_a_confident_topic_gets_the_handoff_alone(
     safety = {"fired": True, "rule": "own medicines", "original_intent": "ask_side_effects",
               "answer_first": False}  # fmt: skip
     ActionHandoff().run(dispatcher, make_tracker("clinical_question", safety=safety), domain)
-    assert [m["reply_metadata"]["kind"] for m in dispatcher.messages] == ["handoff"]
+    assert [m["reply_metadata"]["kind"] for m in dispatcher.messages] == ["handoff", "contact"]
 
 
 @pytest.mark.parametrize("language", ["es", "pt", "fr", "de", "it", "pl", "nl", "vi", "zh", "ar"])
@@ -400,7 +412,8 @@ def test_a_handoff_when_the_clinic_is_closed_says_when_a_person_will_read_it(
 ):
     monkeypatch.setattr("actions.handoff.clock", lambda: SATURDAY_NIGHT)
     ActionHandoff().run(dispatcher, make_tracker("request_human"), domain)
-    first, second = dispatcher.messages
+    first, second, choice = dispatcher.messages
+    assert choice["reply_metadata"]["kind"] == "contact"
     assert first["reply_metadata"]["recorded"] is True
     assert second["reply_metadata"] == {"kind": "handoff", "reason": "requested", "closed": True}
     assert "Monday at 8:00 am" in second["text"] and "soon" not in second["text"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import re
 import shutil
 
@@ -18,7 +19,7 @@ from bot.content.answers import (
     load_answer_specs,
     sync_answers,
 )
-from bot.content.messages import Messages, WebTexts
+from bot.content.messages import TYPED_PLACEHOLDERS, Messages, WebTexts
 from bot.db.models import Answer
 from bot.db.session import session_scope
 from bot.intents import ADMIN_INTENTS, FAQ_INTENTS
@@ -166,9 +167,11 @@ def test_sync_refuses_content_that_fails_the_check(database_url):
 
 def test_messages_fill_in_every_clinic_fact():
     messages = Messages.load(CONTENT_DIR)
-    for key in set(messages.texts) - {"handoff_closed"}:  # its opening is filled in when sent
-        text = messages.text(key)
+    for key in messages.texts:
+        typed = {name: "X" for name in TYPED_PLACEHOLDERS.get(key, ())}  # filled in when sent
+        text = messages.text(key, **typed)
         assert "{" not in text and "}" not in text, key
+    assert messages.text("contact_ask_consent", contact="+1 212-555-2368").count("+1 212") == 1
     closed = messages.closed_note(dt.datetime(2026, 12, 6, 3, 0, tzinfo=dt.timezone.utc))
     assert closed and "{" not in closed and messages.clinic["emergency_number"] in closed
     assert messages.clinic["emergency_number"] in messages.text("urgent")
@@ -182,7 +185,12 @@ def test_every_button_points_at_a_known_intent():
     messages = Messages.load(CONTENT_DIR)
     for key in messages.buttons:
         for button in messages.button_list(key):
-            assert button["payload"].lstrip("/") in ALL_INTENTS
+            intent, _, entities = button["payload"].lstrip("/").partition("{")
+            assert intent in ALL_INTENTS
+            assert not entities or json.loads("{" + entities), button
+    payload = '/choose_contact{"contact_method":"phone"}'
+    assert {"title": "Call me back", "payload": payload} in messages.button_list("contact_choice")
+    assert messages.payload_titles()[payload[1:]] == "Call me back"
     assert set(messages.suggestions) == FAQ_INTENTS | ADMIN_INTENTS
 
 

@@ -5,10 +5,10 @@ role; every change is audited."""
 
 from __future__ import annotations
 
-from bot.web.staff import auth, cases, inbox, users
+from bot.web.staff import auth, cases, conversation, inbox, users
 from bot.web.staff.access import blueprint
 
-for _feature in (auth, cases, inbox, users):
+for _feature in (auth, cases, conversation, inbox, users):
     blueprint.register_blueprint(_feature.blueprint)
 
 __all__ = ["blueprint"]

@@ -25,6 +25,7 @@ from bot.db.models import (
     Escalation,
 )
 from bot.web.charts import bar_chart
+from bot.web.staff import conversation
 from bot.web.staff.access import REASONS, db, login_required
 
 blueprint = Blueprint("cases", __name__)
@@ -50,6 +51,16 @@ def _filter_from_args() -> casework.QueueFilter:
     )
 
 
+def contact_summary(escalation: Escalation) -> str:
+    """How the patient asked to hear back, for the queue (the details are on the case page)."""
+    method = escalation.contact_method
+    if method == "phone":
+        return f"call back: {escalation.contact_name}, {escalation.contact_phone}"
+    if method == "email":
+        return f"e-mail: {escalation.contact_name}, {escalation.contact_email}"
+    return {"chat": "reply in chat", "none": "will call us"}.get(method or "", "")
+
+
 @blueprint.get("/")
 @login_required()
 def queue() -> ResponseReturnValue:
@@ -57,6 +68,7 @@ def queue() -> ResponseReturnValue:
     return render_template(
         "staff/queue.html",
         rows=casework.queue(db(), flt),
+        contact_summary=contact_summary,
         flt=flt,
         statuses=ESCALATION_STATUSES,
         reasons=REASONS,
@@ -78,6 +90,7 @@ def queue_json() -> ResponseReturnValue:
                 "status": r.status,
                 "created_at": r.created_at.strftime("%Y-%m-%d %H:%M"),
                 "claimed_by": r.claimed_by.username if r.claimed_by else None,
+                "contact": contact_summary(r),
                 "url": url_for("staff.cases.case", escalation_id=r.id),
             }
             for r in rows
@@ -104,7 +117,10 @@ def case(escalation_id: int) -> ResponseReturnValue:
 
 
 def _change(
-    escalation_id: int, action: Callable[[Escalation], None], done: str
+    escalation_id: int,
+    action: Callable[[Escalation], None],
+    done: str,
+    then: Callable[[Escalation], None] | None = None,
 ) -> ResponseReturnValue:
     escalation = db().get(Escalation, escalation_id)
     if escalation is None:
@@ -117,13 +133,20 @@ def _change(
     else:
         db().commit()
         flash(done)
+        if then is not None:
+            then(escalation)
     return redirect(url_for("staff.cases.case", escalation_id=escalation_id))
 
 
 @blueprint.post("/escalations/<int:escalation_id>/claim")
 @login_required()
 def claim(escalation_id: int) -> ResponseReturnValue:
-    return _change(escalation_id, lambda e: casework.claim(db(), e, g.user), "Claimed.")
+    return _change(
+        escalation_id,
+        lambda e: casework.claim(db(), e, g.user),
+        "Claimed.",
+        then=conversation.after_claim,
+    )
 
 
 @blueprint.post("/escalations/<int:escalation_id>/note")
@@ -137,7 +160,12 @@ def note(escalation_id: int) -> ResponseReturnValue:
 @login_required()
 def resolve(escalation_id: int) -> ResponseReturnValue:
     outcome = request.form.get("outcome", "")
-    return _change(escalation_id, lambda e: casework.resolve(db(), e, g.user, outcome), "Resolved.")
+    return _change(
+        escalation_id,
+        lambda e: casework.resolve(db(), e, g.user, outcome),
+        "Resolved.",
+        then=conversation.after_resolve,
+    )
 
 
 @blueprint.post("/escalations/<int:escalation_id>/reopen")

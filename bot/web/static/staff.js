@@ -32,12 +32,13 @@
       cell(tr, e.status);
       cell(tr, e.created_at);
       cell(tr, e.claimed_by || "");
+      cell(tr, e.contact || "");
       rows.appendChild(tr);
     });
     if (!data.escalations.length) {
       var empty = document.createElement("tr");
       var td = document.createElement("td");
-      td.colSpan = 6;
+      td.colSpan = 7;
       td.textContent = "No escalations match.";
       empty.appendChild(td);
       rows.appendChild(empty);

@@ -223,8 +223,14 @@
       node.setAttribute("data-testid", "bot-message");
       node.setAttribute("data-kind", kind);
       var bubble = el("p", "cw-bubble");
-      var who = kind === "urgent" ? t("assistant_urgent") : t("assistant_said");
-      bubble.appendChild(C.srOnly(who + " "));
+      if (kind === "staff") {
+        // Written by a person at the clinic: labelled visibly, and set as text, never as HTML.
+        var staffName = isString(meta.staff_name) ? meta.staff_name : "";
+        node.appendChild(el("p", "cw-from-staff", t("staff_said", { name: staffName })));
+      } else {
+        var who = kind === "urgent" ? t("assistant_urgent") : t("assistant_said");
+        bubble.appendChild(C.srOnly(who + " "));
+      }
       bubble.appendChild(el("span", "cw-text", message.text || ""));
       node.appendChild(bubble);
       if (kind === "answer" && meta.source && typeof meta.source === "object") {

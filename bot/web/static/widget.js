@@ -26,6 +26,7 @@
   var OUTBOX_KEY = "clinic-chat:outbox";
   var OPEN_KEY = "clinic-chat:open";
   var RETRY_MS = 10000;
+  var POLL_MS = 3000; // a staff reply shows within this long
   var REQUEST_TIMEOUT_MS = 40000;
   var GREET = "/greet";
 
@@ -44,6 +45,7 @@
   var closeButton = root.querySelector(".cw-close");
   var form = root.querySelector(".cw-form");
   var input = root.querySelector(".cw-input");
+  var log = root.querySelector(".cw-log");
 
   var state = {
     opened: false, // the panel has been opened at least once on this page
@@ -404,7 +406,39 @@
     input.focus();
   });
 
+  // Once the conversation is with the clinic team (a handoff), the history is polled while the
+  // panel is open, so a staff member's reply appears without a reload. Never while a message
+  // is on its way: the reply to it comes with the POST.
+  function withStaff() {
+    return !!log.querySelector(
+      '[data-kind="handoff"], [data-kind="contact"], [data-kind="human"], [data-kind="staff"]'
+    );
+  }
+
+  function pollForStaff() {
+    if (!isOpen() || !state.historyLoaded || state.flushing || state.historyLoading) {
+      return;
+    }
+    if (getOutbox().length || !withStaff()) {
+      return;
+    }
+    request(historyUrl, { headers: { Accept: "application/json" } })
+      .then(function (result) {
+        var turns = result.data && result.data.messages;
+        if (!result.ok || !Array.isArray(turns) || state.flushing || getOutbox().length) {
+          return;
+        }
+        if (turns.length !== state.deliveredTurns) {
+          view.renderAll(turns);
+        }
+      })
+      .catch(function () {
+        /* offline for a moment: the next tick tries again */
+      });
+  }
+
   window.addEventListener("online", retry);
+  window.setInterval(pollForStaff, POLL_MS);
   window.setInterval(function () {
     if (getOutbox().length || !state.historyLoaded) {
       retry();

@@ -235,6 +235,29 @@ def test_no_trace_of_old_patient_text_is_left_anywhere(database_url, tracker_sto
     assert "0161 496 0000" not in database_text(database_url)
 
 
+def test_contact_details_go_with_the_conversation(database_url, tracker_store, staff_user):
+    from bot.cases.patient_contact import ContactDetails, record_contact
+
+    audited, silent = make_escalation(database_url, OLD), make_escalation(database_url, OLD)
+    for escalation_id, email in ((audited, "zed.quorn@example.org"), (silent, None)):
+        details = (
+            ContactDetails("email", name="Zed Quorn", email=email)
+            if email
+            else ContactDetails("phone", name="Zed Quorn", phone="+44 161 496 0000")
+        )
+        assert record_contact(database_url, escalation_id, details)
+    work_on(database_url, audited, staff_user, resolved=OLD)
+    resolve_without_audit(database_url, silent, OLD)
+    assert "zed.quorn@example.org" in database_text(database_url)
+
+    counts = purge(database_url, DAYS, now=NOW)
+
+    assert (counts["escalations_scrubbed"], counts["escalations_deleted"]) == (1, 1)
+    remaining = database_text(database_url)
+    for detail in ("Zed Quorn", "zed.quorn@example.org", "+44 161 496 0000"):
+        assert detail not in remaining
+
+
 def test_an_open_or_claimed_old_escalation_is_kept_and_reported(database_url, staff_user):
     urgent = make_escalation(database_url, OLD, priority="urgent")
     claimed = make_escalation(database_url, OLD)
