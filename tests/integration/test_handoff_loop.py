@@ -184,3 +184,18 @@ def test_staff_reply_and_human_mode_with_safety_still_on(servers, messages):
         )
     time.sleep(0.2)
     assert kinds(say(servers, "how long does the injection session take", sender)) == ["answer"]
+
+
+def test_contact_details_never_reach_the_server_logs(servers):
+    """Runs after the flows above (same servers): names, numbers and addresses typed into the
+    form are patient data, in the tracker store and on the escalation only."""
+    sender, _ = handed_off(servers)
+    for text in (PHONE, "Zed Quorn", "(212) 736-5000", "/affirm"):
+        say(servers, text, sender)
+    sender, _ = handed_off(servers)
+    for text in (EMAIL, "Zed Quorn", "zed.quorn@example.org", "yes"):
+        say(servers, text, sender)
+    logs = "".join(p.read_text(errors="replace") for p in servers.log_dir.glob("*.log"))
+    assert logs  # the servers do log
+    for detail in ("Zed Quorn", "736-5000", "7365000", "zed.quorn@example.org"):
+        assert detail not in logs
