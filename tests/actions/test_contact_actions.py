@@ -118,7 +118,8 @@ def validate(slot: str, value, slots: dict | None = None) -> tuple[dict, list]:
 
     dispatcher = CollectingDispatcher()
     method = getattr(ValidateContactForm(), f"validate_{slot}")
-    return method(value, dispatcher, make(slots or {}, loop="contact_form"), {}), dispatcher.messages
+    result = method(value, dispatcher, make(slots or {}, loop="contact_form"), {})
+    return result, dispatcher.messages
 
 
 @pytest.mark.parametrize(

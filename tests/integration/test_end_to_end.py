@@ -66,7 +66,8 @@ def test_urgent_report_gets_emergency_instruction_and_urgent_escalation(servers)
 
 def test_clinical_question_is_handed_to_staff(servers):
     sender = uuid.uuid4().hex
-    [reply] = say(servers, "i take topiramate every day, is botox safe with that", sender)
+    reply, choice = say(servers, "i take topiramate every day, is botox safe with that", sender)
+    assert choice["metadata"]["kind"] == "contact"  # how to hear back (test_handoff_loop.py)
     assert reply["metadata"]["kind"] == "handoff"
     assert reply["metadata"]["reason"] == "clinical"
     [row] = escalations_for(servers, sender)
@@ -334,7 +335,8 @@ def test_a_spanish_emergency_gets_the_spanish_reply_and_an_urgent_escalation(ser
 
 def test_a_question_in_german_gets_the_notice_in_german_and_goes_to_staff(servers, messages):
     sender = uuid.uuid4().hex
-    [reply] = say(servers, "Wie lange dauert die Behandlung ungefähr?", sender)
+    reply, choice = say(servers, "Wie lange dauert die Behandlung ungefähr?", sender)
+    assert choice["metadata"]["kind"] == "contact"
     assert reply["metadata"]["kind"] == "handoff" and reply["metadata"]["reason"] == "language"
     assert reply["text"].startswith(messages.translated("language_notice", "de"))
     [row] = escalations_for(servers, sender)
