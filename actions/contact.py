@@ -67,6 +67,16 @@ def stopped(tracker: Tracker) -> bool:
     )
 
 
+def end_form_events(tracker: Tracker) -> list[EventType]:
+    """Ends the contact form, if it is running, keeping nothing: for an emergency or a
+    clinical question typed in the middle of it."""
+    if not tracker.active_loop.get("name"):
+        return []
+    return [ActiveLoop(None), SlotSet("requested_slot", None)] + [
+        SlotSet(slot, None) for slot in CONTACT_SLOTS
+    ]
+
+
 def offer_choice_events(escalation_id: int | None) -> list[EventType]:
     """What a handoff sets so the patient's choice reaches its escalation."""
     return [SlotSet("escalation_id", escalation_id)]

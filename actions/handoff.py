@@ -19,7 +19,7 @@ from actions.common import (
     messages,
     reply,
 )
-from actions.contact import offer_choice_events
+from actions.contact import end_form_events, offer_choice_events
 from bot.db.models import PRIORITY_NORMAL, PRIORITY_URGENT
 from bot.intents import FAQ_INTENTS, handoff_reason
 
@@ -47,7 +47,7 @@ def hand_off(
         logger.exception("handoff for conversation %s could not be recorded", tracker.sender_id)
         text = messages().bilingual("language_notice", language, "handoff_failed")
         reply(dispatcher, text, HANDOFF, reason=reason, recorded=False)
-        return []
+        return end_form_events(tracker)
     text = messages().bilingual("language_notice", language, f"handoff_{reason}")
     reply(
         dispatcher,
@@ -68,8 +68,9 @@ def hand_off(
     if closed:
         # Not "soon": when a person will actually read it (clinic.yml opening_hours).
         reply(dispatcher, closed, HANDOFF, reason=reason, closed=True)
+    ended = end_form_events(tracker)
     if escalation_id is None:
-        return []  # an urgent language handoff: staff call back from the urgent queue
+        return ended  # an urgent language handoff: staff call back from the urgent queue
     # How the patient wants to hear back (actions/contact.py takes the answer).
     reply(
         dispatcher,
@@ -78,7 +79,7 @@ def hand_off(
         buttons=messages().button_list("contact_choice"),
         escalation_id=escalation_id,
     )
-    return offer_choice_events(escalation_id)
+    return ended + offer_choice_events(escalation_id)
 
 
 class ActionHandoff(Action):

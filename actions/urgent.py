@@ -12,11 +12,10 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import ERROR, URGENT, escalation_request, escalation_writer, messages, reply
-from actions.contact import CONTACT_SLOTS
+from actions.contact import end_form_events
 from bot.db.models import PRIORITY_URGENT
 
 logger = logging.getLogger(__name__)
@@ -64,9 +63,5 @@ class ActionUrgentSymptoms(Action):
             )
             recorded = False
         reply(dispatcher, text, kind, recorded=recorded, **metadata)
-        if tracker.active_loop.get("name"):
-            # An emergency in the middle of the contact form ends it: nothing else is asked.
-            return [ActiveLoop(None), SlotSet("requested_slot", None)] + [
-                SlotSet(slot, None) for slot in CONTACT_SLOTS
-            ]
-        return []
+        # An emergency in the middle of the contact form ends it: nothing else is asked.
+        return end_form_events(tracker)

@@ -155,9 +155,12 @@ class Turn:
     staff_name: str | None = None  # a staff reply (kind "staff"): who wrote it
 
 
-def transcript(session: Session, escalation: Escalation) -> list[Turn]:
+def transcript(
+    session: Session, escalation: Escalation, button_titles: dict[str, str] | None = None
+) -> list[Turn]:
     """The whole conversation from Rasa's tracker store, or the escalation's snapshot if the
-    tracker store is elsewhere."""
+    tracker store is elsewhere. A pressed button shows as its title (``button_titles``: payload
+    without the slash -> title); the widget's opening "/greet" is left out."""
     rows = []
     # The tracker store may live in another database (or not exist yet in tests).
     if "events" in inspect(session.get_bind()).get_table_names():
@@ -170,8 +173,20 @@ def transcript(session: Session, escalation: Escalation) -> list[Turn]:
             {"sender": escalation.conversation_id},
         ).all()
     if not rows:
-        return [_turn_from_snapshot(t) for t in escalation.transcript]
-    return [_turn_from_event(type_name, ts, data) for type_name, ts, data in rows]
+        turns = [_turn_from_snapshot(t) for t in escalation.transcript]
+    else:
+        turns = [_turn_from_event(type_name, ts, data) for type_name, ts, data in rows]
+    return [t for t in (_button_title(t, button_titles or {}) for t in turns) if t is not None]
+
+
+def _button_title(turn: Turn, titles: dict[str, str]) -> Turn | None:
+    if turn.who != "patient" or not turn.text.startswith("/"):
+        return turn
+    if turn.text == "/greet":
+        return None
+    title = titles.get(turn.text[1:])
+    turn.text = f"[pressed] {title}" if title else turn.text
+    return turn
 
 
 def _turn_from_event(type_name: str, timestamp: float, data: str) -> Turn:

@@ -235,9 +235,11 @@ def _purge_escalations(session: Session, cutoff: dt.datetime) -> dict[str, int]:
                     dedup_key=literal(PURGED + ":") + cast(Escalation.id, String),
                     flagged_for_training=False,
                     # How to reach the patient goes with the conversation.
+                    contact_method=None,
                     contact_name=None,
                     contact_phone=None,
                     contact_email=None,
+                    contact_consent_at=None,
                 )
                 .execution_options(synchronize_session=False)
             ).rowcount

@@ -135,6 +135,17 @@ def test_an_emergency_during_the_form_gets_the_urgent_reply_at_once_and_ends_it(
     assert kinds(say(servers, "how long does the injection session take", sender)) == ["answer"]
 
 
+def test_a_clinical_question_during_the_form_goes_to_staff_not_into_a_slot(servers):
+    sender, escalation_id = handed_off(servers)
+    say(servers, PHONE, sender)
+    replies = say(servers, "my rash from the injections is getting worse, is that normal?", sender)
+    assert kinds(replies) == ["handoff", "contact"]
+    assert len(escalations_for(servers, sender)) == 2
+    assert escalation(servers, escalation_id).contact_name is None
+    # The form ended: an FAQ question is answered, not taken as a name.
+    assert kinds(say(servers, "how long does the injection session take", sender)) == ["answer"]
+
+
 def test_reply_here_and_no_thanks_are_recorded(servers):
     sender, escalation_id = handed_off(servers)
     [chat] = say(servers, CHAT, sender)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     g,
     jsonify,
@@ -106,7 +107,9 @@ def case(escalation_id: int) -> ResponseReturnValue:
     except LookupError:
         abort(404)
     db().commit()  # the view is on record before anything else can fail
-    turns = casework.transcript(db(), escalation)
+    turns = casework.transcript(
+        db(), escalation, current_app.extensions["clinic_messages"].payload_titles()
+    )
     return render_template(
         "staff/case.html",
         e=escalation,

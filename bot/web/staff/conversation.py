@@ -84,7 +84,7 @@ def hand_back(escalation_id: int) -> ResponseReturnValue:
 def transcript_json(escalation_id: int) -> ResponseReturnValue:
     """Polled by the escalation page: the patient's new messages appear without a reload."""
     escalation = _escalation(escalation_id)
-    turns = casework.transcript(db(), escalation)
+    turns = casework.transcript(db(), escalation, _messages().payload_titles())
     return jsonify(
         human_mode=escalation.human_mode_since is not None,
         turns=[

@@ -33,6 +33,7 @@
       cell(tr, e.created_at);
       cell(tr, e.claimed_by || "");
       cell(tr, e.contact || "");
+      tr.lastChild.setAttribute("data-testid", "contact");
       rows.appendChild(tr);
     });
     if (!data.escalations.length) {

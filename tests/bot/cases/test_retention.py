@@ -256,6 +256,9 @@ def test_contact_details_go_with_the_conversation(database_url, tracker_store, s
     remaining = database_text(database_url)
     for detail in ("Zed Quorn", "zed.quorn@example.org", "+44 161 496 0000"):
         assert detail not in remaining
+    with session_scope(database_url) as session:
+        scrubbed = session.get(Escalation, audited)
+        assert (scrubbed.contact_method, scrubbed.contact_consent_at) == (None, None)
 
 
 def test_an_open_or_claimed_old_escalation_is_kept_and_reported(database_url, staff_user):

@@ -188,3 +188,30 @@ def test_contact_details_need_a_login(app, case, settings):
     for path in (f"/staff/escalations/{case}", "/staff/queue.json", "/staff/"):
         response = anonymous.get(path)
         assert response.status_code in (302, 401) and "j@x.org" not in response.get_data(True)
+
+
+def test_pressed_buttons_show_as_their_titles_and_the_opening_greet_is_left_out(
+    client, settings
+):
+    from bot.cases.escalations import EscalationRequest, write_escalation
+
+    escalation_id = write_escalation(
+        settings.database_url,
+        EscalationRequest(
+            "web-xyz:1",
+            "web-xyz",
+            "clinical",
+            "normal",
+            transcript=[
+                {"who": "patient", "text": "/greet"},
+                {"who": "patient", "text": "is my rash from the injections?"},
+                {"who": "patient", "text": '/choose_contact{"contact_method":"chat"}'},
+            ],
+        ),
+    )
+    login(client, "sam.lee")
+    turns = client.get(f"/staff/escalations/{escalation_id}/transcript.json").json["turns"]
+    assert [t["text"] for t in turns] == [
+        "is my rash from the injections?",
+        "[pressed] Reply here in the chat",
+    ]
