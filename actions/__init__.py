@@ -1,6 +1,6 @@
 """rasa_sdk actions, one module per concern. They are thin: the work happens in ``bot``."""
 
-from actions.answers import ActionAnswerFaq
+from actions.answers import ActionAnswerFaq, ActionMoreDetail
 from actions.contact import (
     ActionAskContactConsent,
     ActionAskContactEmail,
@@ -25,6 +25,7 @@ __all__ = [
     "ActionContactChoice",
     "ActionContactDone",
     "ActionHumanMode",
+    "ActionMoreDetail",
     "ValidateContactForm",
     "ActionFallback",
     "ActionHandoff",

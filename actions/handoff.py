@@ -92,13 +92,17 @@ class ActionHandoff(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        from actions.answers import general_topics, send_answer
+
         reason = handoff_reason(latest_intent(tracker).get("name") or "")
         safety = tracker.latest_message.get("safety") or {}
         topic = safety.get("original_intent")
-        if reason == "clinical" and safety.get("answer_first") and topic in FAQ_INTENTS:
-            from actions.answers import send_answer
-
-            send_answer(dispatcher, topic, general_answer_before_handoff=True)
+        # Several questions: the general ones are answered first, the handoff comes last.
+        topics = general_topics(tracker)
+        if not topics and reason == "clinical" and safety.get("answer_first"):
+            topics = [topic] if topic in FAQ_INTENTS else []
+        for general in topics:
+            send_answer(dispatcher, general, general_answer_before_handoff=True)
         return hand_off(dispatcher, tracker, reason)
 
 

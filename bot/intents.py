@@ -34,8 +34,10 @@ OTHER_LANGUAGE = "other_language"
 NLU_FALLBACK = "nlu_fallback"
 # Only from the buttons offered after a handoff (payload ``/choose_contact{"contact_method": …}``).
 CHOOSE_CONTACT = "choose_contact"
+# "Tell me more", "why?": the guide's own words behind the last answer.
+MORE_DETAIL = "ask_more_detail"
 ALL_INTENTS = FAQ_INTENTS | ADMIN_INTENTS | SAFETY_INTENTS | SMALLTALK_INTENTS
-ALL_INTENTS |= {REQUEST_HUMAN, OTHER_LANGUAGE, CHOOSE_CONTACT}
+ALL_INTENTS |= {REQUEST_HUMAN, OTHER_LANGUAGE, CHOOSE_CONTACT, MORE_DETAIL}
 
 
 def handoff_reason(intent: str) -> str:

@@ -43,6 +43,7 @@ ALLOWED = {
         "bot.nlu",
         "bot.safety",
         "bot.ops",
+        "bot.rasa_server",
     },  # fmt: skip
     "bot.ops": {"bot.cases", "bot.config", "bot.content", "bot.db", "bot.maintain"},
     "bot.cli": {

@@ -48,8 +48,37 @@ def evaluate(settings: Settings, heldout: Path | None, json_out: Path | None) ->
     for (expected, predicted), count in evaluation.confusions(10):
         click.echo(f"  confused {expected} -> {predicted}: {count}")
     safety = _safety_figures(path)
+    faq = _faq_figures(path)
     if json_out:
-        json_out.write_text(json.dumps({**summary, "safety_sets": safety}, indent=2))
+        json_out.write_text(
+            json.dumps({**summary, "safety_sets": safety, "faq_sets": faq}, indent=2)
+        )
+
+
+def _faq_figures(model: Path) -> dict[str, dict]:
+    """Follow-ups and several questions in one message: figures only (sealed: never text)."""
+    from bot.maintain.conversations import (
+        faq_development_sets,
+        faq_sealed_sets,
+        format_faq_figures,
+        score_faq_sets,
+    )
+
+    results = {}
+    groups = {
+        "FAQ in conversation, development (tuned on)": faq_development_sets(),
+        "FAQ in conversation, sealed (never read, never tuned on)": faq_sealed_sets(),
+    }
+    for title, paths in groups.items():
+        if not paths:
+            continue
+        score = score_faq_sets(model, paths)
+        figures = score.figures()
+        click.echo(format_faq_figures(title, figures))
+        for (expected, answered), count in score.confusions(8):
+            click.echo(f"  confused {expected} -> {answered}: {count}")
+        results[title] = figures
+    return results
 
 
 def _safety_figures(model: Path) -> dict[str, dict]:

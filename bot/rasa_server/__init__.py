@@ -12,12 +12,13 @@ _hooks_installed = False
 
 
 def install_hooks() -> None:
-    """Log redaction and the speed-up, once per process."""
+    """Log redaction, the speed-up and contextual understanding, once per process."""
     global _hooks_installed
-    from bot.rasa_server import logredact, speedups
+    from bot.rasa_server import logredact, speedups, understanding
 
     logredact.install()
     speedups.install()
+    understanding.install()
     _hooks_installed = True
 
 

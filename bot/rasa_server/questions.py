@@ -1,0 +1,40 @@
+"""Where one patient message holds more than one question ("how long does it take and does it
+hurt?"): the parts, each to be understood on its own. Plain text rules, no model."""
+
+from __future__ import annotations
+
+import re
+
+MAX_QUESTIONS = 3  # answered at most
+MAX_PARTS = 5  # looked at: a statement ("I am scared.") may come between questions
+# Words a question starts with; a joining word followed by one of them starts a new question.
+_QUESTION_START = (
+    r"(?:how|what|whats|what's|when|where|who|whom|why|which|does|do|did|is|are|was|will|would|"
+    r"can|could|should|shall|may|might|am|has|have)"
+)
+# "and", "also", "plus", "oh and", "then"… joining two questions; never inside one.
+_JOIN = re.compile(
+    rf"\s*(?:[,;]\s*|\s)(?:and\s+also|and|also|plus|oh\s+and|and\s+then|then|as\s+well\s+as)\s+"
+    rf"(?={_QUESTION_START}\b)",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"(?<=[?？!])\s*|(?<=\.)\s+(?=[A-Za-z])|\n+")
+_WORD = re.compile(r"\w+")
+
+
+def split_questions(text: str) -> list[str]:
+    """The sentences and joined questions of ``text`` in order, at most ``MAX_PARTS``; one part
+    when it is one question. Parts of fewer than two words are joined to the part before."""
+    parts: list[str] = []
+    for sentence in _SENTENCE.split(text or ""):
+        for piece in _JOIN.split(sentence):
+            piece = piece.strip(" ,;.")
+            if not piece:
+                continue
+            if parts and len(_WORD.findall(piece)) < 2:
+                parts[-1] = f"{parts[-1]} {piece}"
+            else:
+                parts.append(piece)
+    if len(parts) > MAX_PARTS:
+        parts = parts[: MAX_PARTS - 1] + [" ".join(parts[MAX_PARTS - 1 :])]
+    return parts or [text]

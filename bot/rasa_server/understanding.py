@@ -1,0 +1,183 @@
+"""Understanding a message in its conversation: follow-up questions and two questions at once.
+
+Rasa's NLU sees one message at a time, so "can I drive after?" then "and gym?" left the second
+unclear, and "how long does it take and does it hurt?" got one answer. This hook wraps
+``MessageProcessor.parse_message`` (which has the conversation's tracker) and, after the normal
+parse with its safety check, may add:
+
+- ``questions``: when the message holds two or three questions (``bot.nlu.questions``), each part
+  is parsed on its own; the FAQ and admin topics found, in order, with whether a part is
+  personal (clinical). ``actions/answers.py`` and ``actions/handoff.py`` answer each.
+- ``context``: when the classifier is unsure of a message, it is parsed again together with the
+  patient's previous question (or, after a button, the answered topic's title); a confident FAQ
+  or admin topic from that replaces the unsure one.
+
+Context never lowers safety: a message the safety layer judged urgent, clinical or in another
+language on its own words is left exactly as it is, a contextual parse is used only when it
+found an answerable topic, and a part judged urgent makes the whole message urgent.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Any
+
+from bot.intents import (
+    ADMIN_INTENTS,
+    CLINICAL,
+    FAQ_INTENTS,
+    NLU_FALLBACK,
+    OTHER_LANGUAGE,
+    URGENT_SYMPTOMS,
+)
+from bot.rasa_server.questions import MAX_QUESTIONS, split_questions
+
+logger = logging.getLogger(__name__)
+
+ANSWERABLE = FAQ_INTENTS | ADMIN_INTENTS
+# Below this the classifier is "unsure" and the conversation may help (FallbackClassifier: 0.30).
+UNSURE_BELOW = 0.5
+# What a parse of one question or of "previous question + this message" must reach to count.
+PART_MIN = 0.45
+CONTEXT_MIN = 0.45
+# Small talk the context may reinterpret when unsure ("and gym?" read as out of scope).
+_REINTERPRETABLE = ANSWERABLE | {NLU_FALLBACK, "out_of_scope", "affirm", "deny"}
+
+_installed = False
+_original: Any = None
+
+
+def install() -> None:
+    """Wraps ``MessageProcessor.parse_message``; once per process."""
+    global _installed, _original
+    if _installed:
+        return
+    from rasa.core.processor import MessageProcessor
+
+    _original = MessageProcessor.parse_message
+
+    async def parse_message(
+        self: MessageProcessor,
+        message: Any,
+        tracker: Any = None,
+        only_output_properties: bool = True,
+    ) -> dict[str, Any]:
+        parse = await _original(self, message, tracker, only_output_properties)
+        if tracker is None or self.http_interpreter is not None:
+            return parse
+        try:
+            refine(lambda text: _parse_text(self, message, tracker, text), parse, tracker)
+        except Exception:  # noqa: BLE001 - the message keeps its own parse, never gets lost
+            logger.exception("contextual understanding failed for %s", message.sender_id)
+        return parse
+
+    MessageProcessor.parse_message = parse_message
+    _installed = True
+
+
+def uninstall() -> None:
+    global _installed
+    if _installed:
+        from rasa.core.processor import MessageProcessor
+
+        MessageProcessor.parse_message = _original
+        _installed = False
+
+
+def _parse_text(processor: Any, message: Any, tracker: Any, text: str) -> dict[str, Any]:
+    from rasa.core.channels.channel import UserMessage
+
+    other = UserMessage(
+        text=text,
+        sender_id=message.sender_id,
+        metadata=message.metadata,
+        input_channel=message.input_channel,
+    )
+    return processor._parse_message_with_graph(other, tracker, True)
+
+
+def _intent(parse: dict[str, Any]) -> tuple[str, float]:
+    intent = parse.get("intent") or {}
+    return intent.get("name") or "", float(intent.get("confidence") or 0.0)
+
+
+def refine(parse_text: Any, parse: dict[str, Any], tracker: Any) -> None:
+    """Adds ``questions`` or ``context`` to ``parse`` in place (see the module docstring).
+    ``parse_text(text)`` runs the whole NLU pipeline, safety check included, on ``text``."""
+    text = parse.get("text") or ""
+    name, confidence = _intent(parse)
+    if text.startswith("/") or name in (URGENT_SYMPTOMS, OTHER_LANGUAGE):
+        return  # a button, or decided by the safety check: left exactly as it is
+    parts = split_questions(text)
+    if len(parts) > 1 and _several_questions(parse_text, parse, parts):
+        return
+    if name == CLINICAL or name not in _REINTERPRETABLE:
+        return
+    if name != NLU_FALLBACK and confidence >= UNSURE_BELOW:
+        return
+    before = previous_question(tracker)
+    if not before:
+        return
+    combined = parse_text(f"{before} {text}")
+    found, found_confidence = _intent(combined)
+    if found in ANSWERABLE and found_confidence >= CONTEXT_MIN:
+        parse["context"] = {"from_intent": name, "from_confidence": confidence}
+        parse["intent"] = {"name": found, "confidence": found_confidence}
+        parse["intent_ranking"] = combined.get("intent_ranking") or [parse["intent"]]
+
+
+def _several_questions(parse_text: Any, parse: dict[str, Any], parts: list[str]) -> bool:
+    """Parses each part; records ``questions`` when two or more topics were found."""
+    questions: list[dict[str, Any]] = []
+    for part in parts:
+        part_parse = parse_text(part)
+        name, confidence = _intent(part_parse)
+        if name == URGENT_SYMPTOMS:
+            # Only ever raises safety: the whole message takes the urgent part's verdict.
+            parse["intent"] = dict(part_parse["intent"])
+            parse["intent_ranking"] = part_parse.get("intent_ranking") or [parse["intent"]]
+            parse["safety"] = part_parse.get("safety") or {}
+            return True
+        if name == CLINICAL:
+            questions.append({"intent": CLINICAL, "confidence": confidence, "personal": True})
+        elif (
+            name in ANSWERABLE
+            and confidence >= PART_MIN
+            and all(q["intent"] != name for q in questions)
+        ):
+            questions.append({"intent": name, "confidence": confidence, "personal": False})
+    topics = [q for q in questions if not q["personal"]]
+    if len(questions) < 2 or not topics:
+        return False
+    parse["questions"] = questions[:MAX_QUESTIONS]
+    whole, _ = _intent(parse)
+    if whole != CLINICAL and any(q["personal"] for q in parse["questions"]):
+        # One part is personal: the message goes to staff, after the general answers.
+        parse["intent"] = {"name": CLINICAL, "confidence": 1.0}
+    elif whole != CLINICAL:
+        first = topics[0]
+        parse["intent"] = {"name": first["intent"], "confidence": first["confidence"]}
+    return True
+
+
+def previous_question(tracker: Any) -> str | None:
+    """The patient's previous message, or after a button the answered topic's title."""
+    for event in reversed(list(tracker.events)):
+        if getattr(event, "type_name", "") != "user":
+            continue
+        text = (event.text or "").strip()
+        if text and not text.startswith("/"):
+            return text
+        intent = (event.intent or {}).get("name")
+        return _topic_titles().get(intent) if intent in ANSWERABLE else None
+    return None
+
+
+@lru_cache(maxsize=1)
+def _topic_titles() -> dict[str, str]:
+    """The suggestion button titles of messages.yml ("What can I do after a session?")."""
+    from bot.config import load_settings
+    from bot.content.messages import Messages
+
+    return dict(Messages.load(load_settings().content_dir).suggestions)

@@ -1,0 +1,163 @@
+"""Contextual understanding with a fake NLU: follow-ups parsed with the previous question,
+several questions parsed one by one, and safety never lowered by either."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from bot.rasa_server.questions import MAX_PARTS, split_questions
+from bot.rasa_server.understanding import previous_question, refine
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("how long does it take and does it hurt?", ["how long does it take", "does it hurt?"]),
+        ("How long is a session? Does it hurt?", ["How long is a session?", "Does it hurt?"]),
+        ("is it covered by insurance and can i book online?",
+         ["is it covered by insurance", "can i book online?"]),
+        ("how does it work. when will i see results",
+         ["how does it work", "when will i see results"]),
+        ("first what happens at the first visit, then how often do I come back",
+         ["first what happens at the first visit", "how often do I come back"]),
+        ("can i drive and go to work after", ["can i drive and go to work after"]),
+        ("my husband and i want to know if it hurts",
+         ["my husband and i want to know if it hurts"]),
+        ("and gym?", ["and gym?"]),
+        ("", [""]),
+    ],
+)  # fmt: skip
+def test_split_questions(text, parts):
+    assert split_questions(text) == parts
+
+
+def test_split_questions_keeps_at_most_the_limit():
+    text = " ".join(f"question number {i}?" for i in range(10))
+    parts = split_questions(text)
+    assert len(parts) == MAX_PARTS and parts[-1].endswith("number 9?")
+
+
+def parse(name: str, confidence: float = 0.9, text: str = "x", **extra) -> dict:
+    return {"text": text, "intent": {"name": name, "confidence": confidence},
+            "intent_ranking": [{"name": name, "confidence": confidence}], **extra}  # fmt: skip
+
+
+class FakeNlu:
+    """``parse_text`` for ``refine``: a fixed intent per text, and a record of what was asked."""
+
+    def __init__(self, answers: dict[str, tuple[str, float]]) -> None:
+        self.answers, self.asked = answers, []
+
+    def __call__(self, text: str) -> dict:
+        self.asked.append(text)
+        name, confidence = self.answers.get(text, ("nlu_fallback", 0.3))
+        return parse(name, confidence, text)
+
+
+def user(text: str, intent: str | None = None):
+    return SimpleNamespace(type_name="user", text=text, intent={"name": intent} if intent else {})
+
+
+def tracker(*events):
+    return SimpleNamespace(events=list(events))
+
+
+def test_an_unclear_follow_up_is_understood_with_the_previous_question():
+    nlu = FakeNlu({"can i drive after? and gym?": ("ask_aftercare", 0.9)})
+    message = parse("nlu_fallback", 0.3, "and gym?")
+    refine(nlu, message, tracker(user("can i drive after?", "ask_aftercare")))
+    assert message["intent"] == {"name": "ask_aftercare", "confidence": 0.9}
+    assert message["context"] == {"from_intent": "nlu_fallback", "from_confidence": 0.3}
+
+
+def test_after_a_button_the_answered_topic_title_is_the_context(monkeypatch):
+    monkeypatch.setattr(
+        "bot.rasa_server.understanding._topic_titles",
+        lambda: {"ask_aftercare": "What can I do after a session?"},
+    )
+    nlu = FakeNlu({"What can I do after a session? and gym?": ("ask_aftercare", 0.8)})
+    message = parse("out_of_scope", 0.4, "and gym?")
+    refine(nlu, message, tracker(user("/ask_aftercare", "ask_aftercare")))
+    assert message["intent"]["name"] == "ask_aftercare"
+
+
+@pytest.mark.parametrize(
+    "original",
+    [
+        parse("ask_aftercare", 0.8, "and gym?"),  # sure enough on its own words
+        parse("report_urgent_symptoms", 1.0, "and now i can't swallow"),
+        parse("clinical_question", 0.9, "and with my warfarin?"),
+        parse("other_language", 1.0, "y el gimnasio?"),
+        parse("request_human", 0.4, "and a person?"),
+        parse("nlu_fallback", 0.3, "/ask_aftercare"),
+    ],
+)
+def test_context_never_changes_a_sure_or_safety_decision(original):
+    nlu = FakeNlu({})
+    before = {k: (dict(v) if isinstance(v, dict) else v) for k, v in original.items()}
+    refine(nlu, original, tracker(user("can i drive after?")))
+    assert original == before and nlu.asked == []
+
+
+def test_a_contextual_parse_that_is_not_an_answerable_topic_is_ignored():
+    nlu = FakeNlu({"i take warfarin? and gym?": ("clinical_question", 0.9)})
+    message = parse("nlu_fallback", 0.3, "and gym?")
+    refine(nlu, message, tracker(user("i take warfarin?")))
+    assert message["intent"]["name"] == "nlu_fallback" and "context" not in message
+
+
+def test_without_a_previous_question_nothing_changes():
+    message = parse("nlu_fallback", 0.3, "and gym?")
+    refine(FakeNlu({}), message, tracker())
+    assert "context" not in message
+
+
+def test_two_questions_are_recorded_in_order():
+    nlu = FakeNlu({"how long does it take": ("ask_session_length", 0.9),
+                   "does it hurt?": ("ask_injection_pain", 0.8)})  # fmt: skip
+    message = parse("ask_injection_pain", 0.5, "how long does it take and does it hurt?")
+    refine(nlu, message, tracker())
+    assert [q["intent"] for q in message["questions"]] == [
+        "ask_session_length",
+        "ask_injection_pain",
+    ]
+    assert message["intent"]["name"] == "ask_session_length"
+
+
+def test_a_personal_part_sends_the_message_to_staff_after_the_general_answer():
+    nlu = FakeNlu({"how long does it take": ("ask_session_length", 0.9),
+                   "is it safe with my warfarin?": ("clinical_question", 1.0)})  # fmt: skip
+    message = parse(
+        "ask_session_length", 0.6, "how long does it take and is it safe with my warfarin?"
+    )
+    refine(nlu, message, tracker())
+    assert message["intent"]["name"] == "clinical_question"
+    assert [(q["intent"], q["personal"]) for q in message["questions"]] == [
+        ("ask_session_length", False),
+        ("clinical_question", True),
+    ]
+
+
+def test_an_urgent_part_makes_the_whole_message_urgent():
+    urgent_part = "why can't i swallow since yesterday?"
+    nlu = FakeNlu({"how long does it take": ("ask_session_length", 0.9),
+                   urgent_part: ("report_urgent_symptoms", 1.0)})  # fmt: skip
+    message = parse("ask_session_length", 0.7,
+                    "how long does it take and why can't i swallow since yesterday?")  # fmt: skip
+    refine(nlu, message, tracker())
+    assert message["intent"]["name"] == "report_urgent_symptoms" and "questions" not in message
+
+
+def test_one_topic_twice_is_not_two_questions():
+    nlu = FakeNlu({"does it hurt": ("ask_injection_pain", 0.9),
+                   "is it painful?": ("ask_injection_pain", 0.9)})  # fmt: skip
+    message = parse("ask_injection_pain", 0.9, "does it hurt and is it painful?")
+    refine(nlu, message, tracker())
+    assert "questions" not in message
+
+
+def test_previous_question_skips_the_current_turn_and_bot_events():
+    bot = SimpleNamespace(type_name="bot", text="answer")
+    assert previous_question(tracker(user("first"), bot, user("second"), bot)) == "second"
