@@ -38,8 +38,12 @@ _CANCEL = re.compile(
     r"[\s.!]*$",
     re.I,
 )
+# Consent is the whole answer, never its first word ("okay, what if I say no?" is not a yes).
 _YES = re.compile(
-    r"^\s*(y|yes|yeah|yep|ok|okay|sure|fine|please do|of course|that'?s fine)\b", re.I
+    r"^\s*(y|yes|yeah|yep|yup|ok|okay|sure|fine|please do|of course|that'?s fine|yes please"
+    r"|yes,? (?:you )?(?:may|can)|you may|you can|go ahead)[\s.!]*(please|thanks|thank you)?"
+    r"[\s.!]*$",
+    re.I,
 )
 # Typed choices, checked in this order ("no thanks, I'll call" names a call but declines one).
 _TYPED_METHODS = (
@@ -72,7 +76,7 @@ def end_form_events(tracker: Tracker) -> list[EventType]:
     clinical question typed in the middle of it."""
     if not tracker.active_loop.get("name"):
         return []
-    return [ActiveLoop(None), SlotSet("requested_slot", None)] + [
+    return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("contact_attempts", 0)] + [
         SlotSet(slot, None) for slot in CONTACT_SLOTS
     ]
 
@@ -104,6 +108,7 @@ class ActionContactChoice(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         method = chosen_method(tracker)
+        ended = end_form_events(tracker)  # another choice pressed during the form
         if method not in ("chat", "phone", "email", "none"):
             reply(
                 dispatcher,
@@ -111,7 +116,7 @@ class ActionContactChoice(Action):
                 CONTACT,
                 buttons=messages().button_list("contact_choice"),
             )
-            return [SlotSet("contact_method", None)]
+            return ended + [SlotSet("contact_method", None)]
         try:
             escalation_id = _ensure_escalation(tracker)
         except Exception:  # noqa: BLE001 - the patient is told how to reach the clinic
@@ -119,9 +124,9 @@ class ActionContactChoice(Action):
             escalation_id = None
         if escalation_id is None:
             reply(dispatcher, messages().text("contact_failed"), CONTACT, recorded=False)
-            return [SlotSet("contact_method", None)]
+            return ended + [SlotSet("contact_method", None)]
         if method in ("phone", "email"):
-            return [
+            return ended + [
                 SlotSet("escalation_id", escalation_id),
                 SlotSet("contact_method", method),
                 FollowupAction(FORM),
@@ -131,13 +136,13 @@ class ActionContactChoice(Action):
         except Exception:  # noqa: BLE001
             logger.exception("contact choice for escalation %s not saved", escalation_id)
             reply(dispatcher, messages().text("contact_failed"), CONTACT, recorded=False)
-            return [SlotSet("contact_method", None)]
+            return ended + [SlotSet("contact_method", None)]
         reply(dispatcher, messages().text(f"contact_{method}"), CONTACT, contact_method=method)
         if method == "chat":
             closed = messages().closed_note(clock())
             if closed:  # "Reply here" outside hours: when a person will actually answer
                 reply(dispatcher, closed, CONTACT, closed=True)
-        return [SlotSet("escalation_id", escalation_id), SlotSet("contact_method", None)]
+        return ended + [SlotSet("escalation_id", escalation_id), SlotSet("contact_method", None)]
 
 
 class ValidateContactForm(FormValidationAction):
@@ -280,7 +285,12 @@ class ActionContactDone(Action):
         method = tracker.get_slot("contact_method")
         name = tracker.get_slot("contact_name")
         address = tracker.get_slot("contact_email" if method == "email" else "contact_phone")
-        if tracker.get_slot("contact_consent") is True and name and address:
+        if (
+            method in ("phone", "email")
+            and tracker.get_slot("contact_consent") is True
+            and name
+            and address
+        ):
             events += self._save(dispatcher, tracker, method, name, address)
         elif int(tracker.get_slot("contact_attempts") or 0) >= MAX_ATTEMPTS:
             reply(dispatcher, messages().text("contact_gave_up"), CONTACT, recorded=False)

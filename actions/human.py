@@ -15,9 +15,13 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import HUMAN, clock, messages, reply, settings, staff_mailer
+from actions.common import HUMAN, clock, latest_intent, messages, reply, settings, staff_mailer
+from actions.handoff import LANGUAGE_URGENT_PROBABILITY, hand_off
 from bot.cases.patient_contact import human_mode_expired, record_patient_message
 from bot.db.session import session_scope
+from bot.intents import OTHER_LANGUAGE
+
+QUIET_MARKER_SLOT = "quiet_for"  # read by bot.rasa_server.recovery
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +44,15 @@ class ActionHumanMode(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        safety = tracker.latest_message.get("safety") or {}
+        if (
+            latest_intent(tracker).get("name") == OTHER_LANGUAGE
+            and (safety.get("urgent_probability") or 0.0) >= LANGUAGE_URGENT_PROBABILITY
+        ):
+            # Possibly an emergency nobody here can read: the notice with the emergency number
+            # in the patient's language, and an urgent escalation, as outside human mode.
+            return hand_off(dispatcher, tracker, "language", urgent=True)
+        escalation_id = tracker.get_slot("escalation_id")
         if human_mode_expired(
             tracker.get_slot("human_mode_at"), messages().human_mode_timeout, clock()
         ):
@@ -50,11 +63,17 @@ class ActionHumanMode(Action):
             reply(dispatcher, messages().text("human_left"), HUMAN, human_mode=False)
             return [SlotSet("human_mode", False), SlotSet("human_mode_at", None)]
         try:
-            escalation_id = record_patient_message(settings().database_url, tracker.sender_id)
+            escalation_id = record_patient_message(
+                settings().database_url,
+                tracker.sender_id,
+                int(escalation_id) if escalation_id is not None else None,
+            )
         except Exception:  # noqa: BLE001 - the message is in the tracker; staff still see it
             logger.exception("patient message time not saved for %s", tracker.sender_id)
             escalation_id = None
         mailer = staff_mailer()
         if mailer is not None and escalation_id is not None:
             mailer.send_in_background("patient_message", escalation_id)
-        return []  # quiet: the person replying sees the message on the escalation page
+        # Quiet: the person replying sees the message on the escalation page. The marker tells
+        # the recovery path this silence is on purpose (a failed run leaves no marker).
+        return [SlotSet(QUIET_MARKER_SLOT, tracker.latest_message.get("message_id") or "quiet")]

@@ -104,8 +104,11 @@ def send_reply(
     _check_claimed_by(escalation, user)
     joining = escalation.human_mode_since is None
     events = _joined_events(user, messages) if joining else []
+    # The slot goes with every reply: a new Rasa session (an hour without the patient) would
+    # otherwise have reset it, and the assistant would answer the patient's reply to staff.
     events += [
         _bot_event(text, STAFF, staff_name=first_name(user)),
+        _slot("human_mode", True),
         _slot("human_mode_at", time.time()),
     ]
     rasa.append_events(escalation.conversation_id, events)

@@ -67,10 +67,15 @@ def latest_open_escalation(session: Session, conversation_id: str) -> Escalation
     ).first()
 
 
-def record_patient_message(database_url: str, conversation_id: str) -> int | None:
-    """Marks that the patient wrote while a person is replying; the escalation's id, if any."""
+def record_patient_message(
+    database_url: str, conversation_id: str, escalation_id: int | None = None
+) -> int | None:
+    """Marks that the patient wrote while a person is replying, on the escalation the person
+    took over (``escalation_id``, else the conversation's newest open one); its id, if any."""
     with session_scope(database_url) as session:
-        escalation = latest_open_escalation(session, conversation_id)
+        escalation = session.get(Escalation, escalation_id) if escalation_id is not None else None
+        if escalation is None or escalation.conversation_id != conversation_id:
+            escalation = latest_open_escalation(session, conversation_id)
         if escalation is None:
             return None
         escalation.patient_last_message_at = utcnow()

@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 ESCALATED_INTENTS = frozenset({URGENT_SYMPTOMS, CLINICAL, REQUEST_HUMAN}) | ADMIN_INTENTS
 # The action that stays quiet on purpose while a person replies (actions/human.py).
 HUMAN_MODE_ACTION = "action_human_mode"
+QUIET_MARKER_SLOT = "quiet_for"  # actions/human.py sets it on the quiet turn
 FALLBACK_TEXT = (
     "Sorry, something went wrong on our side. "
     "If this is an emergency, call your local emergency number now."
@@ -141,9 +142,12 @@ def quiet_on_purpose(state: dict[str, Any]) -> bool:
         if event.get("event") == "user":
             break
         since_user.append(event)
-    return any(
-        e.get("event") == "action" and e.get("name") == HUMAN_MODE_ACTION for e in since_user
+    ran = any(e.get("event") == "action" and e.get("name") == HUMAN_MODE_ACTION for e in since_user)
+    # Rasa logs the action even when it failed: only the marker it sets proves it ran.
+    marked = any(
+        e.get("event") == "slot" and e.get("name") == QUIET_MARKER_SLOT for e in since_user
     )
+    return ran and marked
 
 
 async def recover(

@@ -133,6 +133,8 @@ def validate(slot: str, value, slots: dict | None = None) -> tuple[dict, list]:
         ("contact_consent", True, True),
         ("contact_consent", "yes please", True),
         ("contact_consent", "ok", True),
+        ("contact_consent", "Yes, you may.", True),
+        ("contact_consent", "sure thanks", True),
     ],
 )
 def test_valid_answers_are_kept_normalised(action_settings, slot, value, stored):
@@ -150,6 +152,9 @@ def test_valid_answers_are_kept_normalised(action_settings, slot, value, stored)
         ("contact_phone", "my number is secret"),
         ("contact_email", "ana at example"),
         ("contact_consent", "what do you mean"),
+        # Consent is the whole answer, not its first word.
+        ("contact_consent", "okay, what happens if I say no?"),
+        ("contact_consent", "fine, actually please don't"),
     ],
 )
 def test_an_invalid_answer_is_asked_again_with_the_reason(action_settings, slot, value):
@@ -263,7 +268,9 @@ def test_human_mode_stays_quiet_and_marks_the_message_for_staff(
     now = dt.datetime.now(dt.timezone.utc)
     monkeypatch.setattr("actions.human.clock", lambda: now)
     tracker = make({"human_mode": True, "human_mode_at": now.timestamp() - 60}, intent="greet")
-    assert ActionHumanMode().run(dispatcher, tracker, domain) == []
+    assert events_as_slots(ActionHumanMode().run(dispatcher, tracker, domain)) == {
+        "quiet_for": "m1"
+    }
     assert dispatcher.messages == []
     assert row(action_settings, escalation_id).patient_last_message_at is not None
     assert sent == [("patient_message", escalation_id)]
@@ -276,3 +283,53 @@ def test_human_mode_ends_after_the_timeout(action_settings, dispatcher, domain, 
     events = ActionHumanMode().run(dispatcher, make({"human_mode_at": stale}), domain)
     assert events_as_slots(events) == {"human_mode": False, "human_mode_at": None}
     assert dispatcher.messages[0]["reply_metadata"]["kind"] == "human"
+
+
+def test_another_choice_pressed_during_the_form_ends_it_and_applies(
+    action_settings, escalation_id, dispatcher, domain
+):
+    entities = [{"entity": "contact_method", "value": "none"}]
+    tracker = make(
+        {"escalation_id": escalation_id, "contact_name": "Jane Doe"},
+        entities=entities,
+        loop="contact_form",
+    )
+    events = ActionContactChoice().run(dispatcher, tracker, domain)
+    assert {"event": "active_loop", "name": None} in [
+        {k: e.get(k) for k in ("event", "name")} for e in events
+    ]
+    assert events_as_slots(events)["contact_name"] is None
+    stored = row(action_settings, escalation_id)
+    assert (stored.contact_method, stored.contact_name) == ("none", None)
+
+
+def test_details_are_never_claimed_saved_for_a_method_without_an_address(
+    action_settings, escalation_id, dispatcher, domain, messages
+):
+    slots = {**DETAILS, "contact_method": None, "escalation_id": escalation_id}
+    ActionContactDone().run(dispatcher, make(slots), domain)
+    assert row(action_settings, escalation_id).contact_phone is None
+    [message] = dispatcher.messages
+    assert message["text"] == messages.text("contact_cancelled")
+
+
+def test_in_human_mode_a_possibly_urgent_message_in_another_language_is_not_kept_quiet(
+    action_settings, dispatcher, domain
+):
+    latest = {"intent": {"name": "other_language", "confidence": 1.0}, "text": "estou mal",
+              "entities": [], "message_id": "m9",
+              "safety": {"language": "pt", "urgent_probability": 0.45}}  # fmt: skip
+    events = [{"event": "user", "text": "estou mal", "parse_data": latest, "timestamp": 1.0}]
+    tracker = Tracker("web-pt", {"human_mode": True}, latest, events, False, None, {}, "x")
+    ActionHumanMode().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["reply_metadata"]["kind"] == "handoff"
+    assert dispatcher.messages[0]["reply_metadata"]["priority"] == "urgent"
+
+
+def test_the_quiet_turn_carries_the_marker_recovery_looks_for(
+    action_settings, escalation_id, dispatcher, domain
+):
+    from bot.rasa_server.recovery import QUIET_MARKER_SLOT
+
+    events = ActionHumanMode().run(dispatcher, make({"human_mode": True}, intent="greet"), domain)
+    assert events_as_slots(events) == {QUIET_MARKER_SLOT: "m1"}

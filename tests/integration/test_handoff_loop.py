@@ -146,6 +146,28 @@ def test_a_clinical_question_during_the_form_goes_to_staff_not_into_a_slot(serve
     assert kinds(say(servers, "how long does the injection session take", sender)) == ["answer"]
 
 
+def test_a_message_in_another_language_during_the_form_gets_the_notice_and_ends_it(servers):
+    sender, escalation_id = handed_off(servers)
+    say(servers, PHONE, sender)
+    replies = say(servers, "estou com muita falta de ar desde as injeções", sender)
+    assert replies[0]["metadata"]["kind"] in ("handoff", "urgent")
+    assert replies[0]["metadata"].get("reason", "language") == "language"
+    assert escalation(servers, escalation_id).contact_name is None  # never taken as a name
+
+
+def test_an_old_choice_button_during_the_form_never_promises_a_call(servers):
+    sender, escalation_id = handed_off(servers)
+    say(servers, PHONE, sender)
+    say(servers, "Jane Doe", sender)
+    [none] = say(servers, NO_THANKS, sender)
+    assert none["metadata"]["contact_method"] == "none"
+    for text in ("(212) 555-2368", "/affirm"):
+        for reply in say(servers, text, sender):
+            assert "will contact you at" not in reply["text"]
+    row = escalation(servers, escalation_id)
+    assert (row.contact_method, row.contact_name, row.contact_phone) == ("none", None, None)
+
+
 def test_reply_here_and_no_thanks_are_recorded(servers):
     sender, escalation_id = handed_off(servers)
     [chat] = say(servers, CHAT, sender)

@@ -53,6 +53,7 @@
     historyLoading: null, // the pending history promise
     flushing: false,
     deliveredTurns: 0, // turns the server knows about (history + answered messages)
+    sent: 0, // messages put in the outbox on this page (a poll started before one is stale)
     urgentText: null,
   };
 
@@ -311,6 +312,7 @@
 
   function send(text, display, hidden) {
     var item = { id: newClientId(), text: text, display: display || text, hidden: !!hidden, at: Date.now() };
+    state.sent += 1;
     addToOutbox(item, false);
     if (!hidden) {
       view.appendToLog(view.patientMessage(item.display, item.id, "sending"));
@@ -416,16 +418,20 @@
   }
 
   function pollForStaff() {
-    if (!isOpen() || !state.historyLoaded || state.flushing || state.historyLoading) {
+    if (document.hidden || !isOpen() || !state.historyLoaded || state.flushing) {
       return;
     }
-    if (getOutbox().length || !withStaff()) {
+    if (state.historyLoading || getOutbox().length || !withStaff()) {
       return;
     }
+    var sentBefore = state.sent; // a message sent meanwhile makes this answer stale
     request(historyUrl, { headers: { Accept: "application/json" } })
       .then(function (result) {
         var turns = result.data && result.data.messages;
         if (!result.ok || !Array.isArray(turns) || state.flushing || getOutbox().length) {
+          return;
+        }
+        if (state.sent !== sentBefore) {
           return;
         }
         if (turns.length !== state.deliveredTurns) {

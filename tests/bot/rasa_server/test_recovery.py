@@ -80,3 +80,34 @@ def test_the_urgent_reply_is_the_vetted_instruction(recovery_settings):
     assert reply["reply_metadata"]["kind"] == "urgent"
     assert reply["reply_metadata"]["recorded"] is False
     assert recovery.error_reply()["reply_metadata"] == {"kind": "error"}
+
+
+def _state(*after_user: dict) -> dict:
+    return {"events": [{"event": "user", "text": "hello"}, *after_user]}
+
+
+@pytest.mark.parametrize(
+    ("events", "quiet"),
+    [
+        # action_human_mode ran and set its marker: a person is replying, silence is right.
+        ([{"event": "action", "name": "action_human_mode"},
+          {"event": "slot", "name": "quiet_for", "value": "m1"}], True),
+        # Rasa logs the action even when it failed: without the marker, the safe reply goes.
+        ([{"event": "action", "name": "action_human_mode"}], False),
+        ([{"event": "action", "name": "action_answer_faq"}], False),
+        ([], False),
+    ],
+)  # fmt: skip
+def test_only_a_marked_human_mode_turn_is_quiet_on_purpose(events, quiet):
+    assert recovery.quiet_on_purpose(_state(*events)) is quiet
+
+
+def test_a_marker_from_an_earlier_turn_does_not_count():
+    state = {"events": [
+        {"event": "user", "text": "first"},
+        {"event": "action", "name": "action_human_mode"},
+        {"event": "slot", "name": "quiet_for", "value": "m1"},
+        {"event": "user", "text": "second"},
+        {"event": "action", "name": "action_human_mode"},
+    ]}  # fmt: skip
+    assert recovery.quiet_on_purpose(state) is False
