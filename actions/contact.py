@@ -55,6 +55,14 @@ _TYPED_METHODS = (
 CONTACT_SLOTS = ("contact_name", "contact_phone", "contact_email", "contact_consent")
 
 
+def button_choice(tracker: Tracker) -> str | None:
+    """The method of a choice button pressed just now (not typed words)."""
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == "contact_method":
+            return str(entity.get("value"))
+    return None
+
+
 def chosen_method(tracker: Tracker) -> str | None:
     """The button's ``contact_method`` entity, or the method the typed words name."""
     for entity in tracker.latest_message.get("entities") or []:
@@ -174,8 +182,10 @@ class ValidateContactForm(FormValidationAction):
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
     ) -> dict[str, Any]:
-        if isinstance(value, str) and _CANCEL.match(value):
-            return {slot: None, "contact_consent": False}  # the form ends: nothing is kept
+        if button_choice(tracker) or (isinstance(value, str) and _CANCEL.match(value)):
+            # "stop", or another choice pressed (an old button): the form ends, nothing is
+            # kept; action_contact_done applies the new choice.
+            return {slot: None, "contact_consent": False}
         if checked.value is not None:
             return {slot: checked.value, "contact_attempts": 0}
         return self._invalid(slot, checked.reason or "", dispatcher, tracker)
@@ -214,6 +224,8 @@ class ValidateContactForm(FormValidationAction):
     def validate_contact_consent(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if button_choice(tracker):
+            return {"contact_consent": False}
         if value is True or (isinstance(value, str) and _YES.match(value)):
             return {"contact_consent": True, "contact_attempts": 0}
         if isinstance(value, str) and _CANCEL.match(value):
@@ -282,6 +294,9 @@ class ActionContactDone(Action):
             events += [ActiveLoop(None), SlotSet("requested_slot", None)]
         events += [SlotSet(slot, None) for slot in CONTACT_SLOTS]
         events += [SlotSet("contact_attempts", 0), SlotSet("contact_method", None)]
+        if button_choice(tracker):
+            # Another choice pressed during the form: nothing typed so far is kept.
+            return events + ActionContactChoice().run(dispatcher, tracker, domain)
         method = tracker.get_slot("contact_method")
         name = tracker.get_slot("contact_name")
         address = tracker.get_slot("contact_email" if method == "email" else "contact_phone")

@@ -333,3 +333,23 @@ def test_the_quiet_turn_carries_the_marker_recovery_looks_for(
 
     events = ActionHumanMode().run(dispatcher, make({"human_mode": True}, intent="greet"), domain)
     assert events_as_slots(events) == {QUIET_MARKER_SLOT: "m1"}
+
+
+def test_an_old_choice_button_as_an_answer_ends_the_form_and_done_applies_it(
+    action_settings, escalation_id, dispatcher, domain, messages
+):
+    from rasa_sdk.executor import CollectingDispatcher
+
+    entities = [{"entity": "contact_method", "value": "chat"}]
+    button = make({"contact_attempts": 0}, text='/choose_contact{"contact_method":"chat"}',
+                  entities=entities, loop="contact_form")  # fmt: skip
+    result = ValidateContactForm().validate_contact_phone(
+        button.latest_message["text"], CollectingDispatcher(), button, {}
+    )
+    assert result == {"contact_phone": None, "contact_consent": False}
+    done = make({**DETAILS, "escalation_id": escalation_id, "contact_consent": False},
+                entities=entities)  # fmt: skip
+    ActionContactDone().run(dispatcher, done, domain)
+    assert [m["text"] for m in dispatcher.messages] == [messages.text("contact_chat")]
+    stored = row(action_settings, escalation_id)
+    assert (stored.contact_method, stored.contact_phone) == ("chat", None)
