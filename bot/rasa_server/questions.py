@@ -12,9 +12,9 @@ _QUESTION_START = (
     r"(?:how|what|whats|what's|when|where|who|whom|why|which|does|do|did|is|are|was|will|would|"
     r"can|could|should|shall|may|might|am|has|have)"
 )
-# "and", "also", "plus", "oh and", "then"… joining two questions; never inside one.
+# "and", "also", "plus", "or", "then"… joining two questions (only before a question word).
 _JOIN = re.compile(
-    rf"\s*(?:[,;]\s*|\s)(?:and\s+also|and|also|plus|oh\s+and|and\s+then|then|as\s+well\s+as)\s+"
+    rf"\s*(?:[,;]\s*|\s)(?:and\s+also|and|also|plus|oh\s+and|and\s+then|then|as\s+well\s+as|or)\s+"
     rf"(?={_QUESTION_START}\b)",
     re.IGNORECASE,
 )

@@ -26,6 +26,9 @@ from bot.rasa_server.understanding import previous_question, refine
         ("my husband and i want to know if it hurts",
          ["my husband and i want to know if it hurts"]),
         ("and gym?", ["and gym?"]),
+        ("can i work the next day or will i have side effects",
+         ["can i work the next day", "will i have side effects"]),
+        ("does it hurt or not", ["does it hurt or not"]),
         ("", [""]),
     ],
 )  # fmt: skip
