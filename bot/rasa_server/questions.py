@@ -13,11 +13,15 @@ _QUESTION_START = (
     r"can|could|should|shall|may|might|am|has|have)"
 )
 # "and", "also", "plus", "or", "then"… joining two questions (only before a question word).
+_JOINERS = r"and\s+also|and|also|plus|oh\s+and|and\s+then|then|as\s+well\s+as|or"
+# " and does it…", ", and is it…": a joining word where a question word follows.
 _JOIN = re.compile(
-    rf"\s*(?:[,;]\s*|\s)(?:and\s+also|and|also|plus|oh\s+and|and\s+then|then|as\s+well\s+as|or)\s+"
-    rf"(?={_QUESTION_START}\b)",
-    re.IGNORECASE,
+    rf"(?:\s*[,;]\s*|\s+)(?:{_JOINERS})\s+(?={_QUESTION_START}\b)", re.IGNORECASE
 )
+# ", how often…": a comma alone joins two questions only when the part before it is one too
+# ("how many needles, how long?"), not a statement ("my daughter is 17, is she old enough?").
+_COMMA = re.compile(rf"\s*[,;]\s*(?={_QUESTION_START}\b)", re.IGNORECASE)
+_STARTS_AS_QUESTION = re.compile(rf"^\W*{_QUESTION_START}\b", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[?？!])\s*|(?<=\.)\s+(?=[A-Za-z])|\n+")
 _WORD = re.compile(r"\w+")
 
@@ -27,7 +31,7 @@ def split_questions(text: str) -> list[str]:
     when it is one question. Parts of fewer than two words are joined to the part before."""
     parts: list[str] = []
     for sentence in _SENTENCE.split(text or ""):
-        for piece in _JOIN.split(sentence):
+        for piece in (p for joined in _JOIN.split(sentence) for p in _comma_split(joined)):
             piece = piece.strip(" ,;.")
             if not piece:
                 continue
@@ -38,3 +42,14 @@ def split_questions(text: str) -> list[str]:
     if len(parts) > MAX_PARTS:
         parts = parts[: MAX_PARTS - 1] + [" ".join(parts[MAX_PARTS - 1 :])]
     return parts or [text]
+
+
+def _comma_split(text: str) -> list[str]:
+    pieces: list[str] = []
+    for piece in _COMMA.split(text):
+        if pieces and not _STARTS_AS_QUESTION.match(pieces[-1]):
+            pieces[-1] = f"{pieces[-1]}, {piece}"
+        else:
+            pieces.append(piece)
+    return pieces
+

@@ -29,6 +29,11 @@ from bot.rasa_server.understanding import previous_question, refine
         ("can i work the next day or will i have side effects",
          ["can i work the next day", "will i have side effects"]),
         ("does it hurt or not", ["does it hurt or not"]),
+        ("how many needles, how long, does it hurt",
+         ["how many needles", "how long", "does it hurt"]),
+        ("Is it expensive, is it painful, and is it a cure",
+         ["Is it expensive", "is it painful", "is it a cure"]),
+        ("my daughter is 17, is she old enough?", ["my daughter is 17, is she old enough?"]),
         ("", [""]),
     ],
 )  # fmt: skip
