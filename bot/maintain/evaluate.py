@@ -49,7 +49,7 @@ def cross_validate(root: Path, folds: int = 5, seed: int = 42, progress: bool = 
     from sklearn.model_selection import StratifiedKFold
 
     from bot.nlu.linear_classifier import _log_l2
-    from bot.nlu.minilm import MiniLMEncoder
+    from bot.nlu.minilm import shared_encoder
     from bot.nlu.safety_rules import safety_decision
     from bot.safety import SafetyDetector
 
@@ -57,7 +57,7 @@ def cross_validate(root: Path, folds: int = 5, seed: int = 42, progress: bool = 
     pairs = training_examples(root)
     labels = np.array([intent for intent, _ in pairs])
     texts = [text for _, text in pairs]
-    dense = sp.csr_matrix(MiniLMEncoder().encode(texts))
+    dense = sp.csr_matrix(shared_encoder().encode(texts))
     detector = SafetyDetector()
     evaluation = Evaluation()
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)

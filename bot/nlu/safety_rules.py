@@ -70,6 +70,10 @@ class SafetyRules(GraphComponent):
             # ... when the message is not English: it gets a notice with the emergency number
             # and a person anyway, and MiniLM reads English only.
             "other_language_threshold": 0.6,
+            # When only the intent classifier calls an English message urgent, the rules judged
+            # its red-flag words not reported (a question, "if I ever...", negated) and the
+            # learned check's urgent probability is below this, it is a general question.
+            "intent_overruled_below": 0.2,
             # Urgent + clinical probability from which an FAQ prediction goes to staff.
             "clinical_threshold": 0.5,
             # FAQ confidence from which the general answer comes before a clinical handoff.
@@ -212,6 +216,20 @@ class SafetyRules(GraphComponent):
             found = {"source": "classifier", "rule": "learned check", "reply": "urgent"}
             _set(message, self.config["urgent_intent"], {**base, **found})
             return
+        if (
+            predicted == self.config["urgent_intent"]
+            and guess.english_only
+            and p_urgent is not None
+            and p_urgent < self.config["intent_overruled_below"]
+            and self.detector.mentions(doc)
+        ):
+            # Two judges that read red flags closely (the rules' scoped cues and the learned
+            # check) agree that "what should I do if I ever got double vision?" reports
+            # nothing: the general topic, or a person when there is no clear one.
+            topic = _next_answerable(message, self.config["urgent_intent"])
+            found = {"source": "judged", "rule": "red flag asked about, not reported"}
+            _set(message, topic or self.config["clinical_intent"], {**base, **found})
+            return
         if predicted == self.config["urgent_intent"] and not guess.english_only:
             # The intent classifier found an emergency in a message not (only) in English: the
             # language check must not move it to a notice, and the fallback after us must not
@@ -269,6 +287,16 @@ class SafetyRules(GraphComponent):
             vectors = shared_encoder().encode(pieces)
         rows = self.classifier.proba(pieces, np.asarray(vectors))
         return rows[int(np.argmax(rows[:, 0]))]
+
+
+def _next_answerable(message: Message, skip: str, minimum: float = 0.2) -> str | None:
+    """The best-ranked FAQ or admin intent after ``skip``, if the classifier gave it
+    ``minimum``."""
+    for row in message.get("intent_ranking") or []:
+        name = row.get(INTENT_NAME_KEY)
+        if name != skip and name in FAQ_INTENTS | ADMIN_INTENTS:
+            return name if float(row.get(PREDICTED_CONFIDENCE_KEY) or 0.0) >= minimum else None
+    return None
 
 
 def _label_of(intent: str) -> str:

@@ -15,11 +15,18 @@ parse with its safety check, may add:
 Context never lowers safety: a message the safety layer judged urgent, clinical or in another
 language on its own words is left exactly as it is, a contextual parse is used only when it
 found an answerable topic, and a part judged urgent makes the whole message urgent.
+
+The whole parse (Rasa's NLU graph, then these extra parses) runs in one worker thread, off
+Rasa's event loop: while a message is being understood, the loop goes on receiving other
+patients' messages and reading and writing trackers. One thread, because the NLU holds the GIL
+except inside ONNX Runtime, which already uses both cores for one message.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
@@ -46,6 +53,15 @@ _REINTERPRETABLE = ANSWERABLE | {NLU_FALLBACK, "out_of_scope", "affirm", "deny"}
 
 _installed = False
 _original: Any = None
+_executor: ThreadPoolExecutor | None = None
+
+
+def nlu_executor() -> ThreadPoolExecutor:
+    """The NLU thread, created on first use (never at import)."""
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu")
+    return _executor
 
 
 def install() -> None:
@@ -63,13 +79,14 @@ def install() -> None:
         tracker: Any = None,
         only_output_properties: bool = True,
     ) -> dict[str, Any]:
-        parse = await _original(self, message, tracker, only_output_properties)
-        if tracker is None or self.http_interpreter is not None:
-            return parse
-        try:
-            refine(lambda text: _parse_text(self, message, tracker, text), parse, tracker)
-        except Exception:  # noqa: BLE001 - the message keeps its own parse, never gets lost
-            logger.exception("contextual understanding failed for %s", message.sender_id)
+        if self.http_interpreter is not None:
+            return await _original(self, message, tracker, only_output_properties)
+        parse = await asyncio.get_running_loop().run_in_executor(
+            nlu_executor(), understand, self, message, tracker, only_output_properties
+        )
+        # What Rasa's own parse_message does after the graph, unchanged.
+        self._update_full_retrieval_intent(parse)
+        self._check_for_unseen_features(parse)
         return parse
 
     MessageProcessor.parse_message = parse_message
@@ -83,6 +100,24 @@ def uninstall() -> None:
 
         MessageProcessor.parse_message = _original
         _installed = False
+
+
+def understand(
+    processor: Any, message: Any, tracker: Any, only_output_properties: bool = True
+) -> dict[str, Any]:
+    """Rasa's NLU graph on ``message``, then :func:`refine` with its conversation (in the
+    NLU thread). Without a tracker (``/model/parse``, the evaluations) the message is understood
+    as the first of a new conversation: several questions are still found, context is not."""
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    if tracker is None:
+        tracker = DialogueStateTracker.from_events(message.sender_id, [])
+    parse = processor._parse_message_with_graph(message, tracker, only_output_properties)
+    try:
+        refine(lambda text: _parse_text(processor, message, tracker, text), parse, tracker)
+    except Exception:  # noqa: BLE001 - the message keeps its own parse, never gets lost
+        logger.exception("contextual understanding failed for %s", message.sender_id)
+    return parse
 
 
 def _parse_text(processor: Any, message: Any, tracker: Any, text: str) -> dict[str, Any]:

@@ -57,3 +57,43 @@ def test_an_empty_message_is_left_alone(featurizer):
     featurizer.process([message])
     assert message.get(UNIT_VECTORS) is None
     assert message.get_dense_features(TEXT) == (None, None)
+
+
+def test_button_payloads_and_repeated_texts_come_from_the_cache():
+    encoder = shared_encoder()
+    first = encoder.encode(["/ask_side_effects", "does it hurt"])
+    assert "/ask_side_effects" in encoder._cache
+    again = encoder.encode(["does it hurt", "/ask_side_effects"])
+    assert np.array_equal(first[::-1], again)
+
+
+def test_cache_is_bounded(tmp_path):
+    from bot.nlu.minilm import MiniLMEncoder
+
+    small = MiniLMEncoder(shared_encoder_file(), cache_size=2)
+    small.encode(["one", "two", "three"])
+    assert list(small._cache) == ["two", "three"]
+
+
+def shared_encoder_file():
+    from bot.config import load_settings
+    from bot.nlu.minilm_export import ensure_onnx
+
+    return ensure_onnx(load_settings().encoder_dir)
+
+
+@pytest.mark.slow
+def test_onnx_embeddings_match_tensorflow_on_the_heldout_messages():
+    """The exported encoder gives TensorFlow's embeddings (cosine >= 0.99 each)."""
+    from bot.config import HELDOUT_PATH, PROJECT_ROOT
+    from bot.maintain.training import load_nlu_examples
+    from bot.nlu.minilm_export import MIN_COSINE, TensorFlowMiniLM, cosines
+
+    texts = [text for _, text in load_nlu_examples(PROJECT_ROOT / HELDOUT_PATH)]
+    assert len(texts) > 100
+    onnx = shared_encoder().encode(texts)  # in length-sorted, padded batches
+    reference = TensorFlowMiniLM().encode(texts)  # one at a time
+    similarity = cosines(onnx, reference)
+    print(f"\nONNX vs TensorFlow on {len(texts)} held-out messages: "
+          f"cosine min {similarity.min():.6f}, mean {similarity.mean():.6f}")
+    assert similarity.min() >= MIN_COSINE

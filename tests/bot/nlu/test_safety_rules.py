@@ -200,3 +200,77 @@ def test_the_language_check_never_moves_an_urgent_prediction_to_a_notice():
     other = Message(data={"text": "quanto tempo demora", "intent": faq})
     component.process([other])
     assert other.get("intent")["name"] == "other_language"  # the check itself still works
+
+
+class _Probabilities:
+    """A learned check that answers a fixed [urgent, clinical, general]."""
+
+    def __init__(self, urgent: float) -> None:
+        self.urgent = urgent
+
+    def proba(self, texts, embeddings):
+        import numpy as np
+
+        rest = (1.0 - self.urgent) / 2
+        return np.array([[self.urgent, rest, rest] for _ in texts])
+
+
+class _English:
+    def guess(self, text):
+        from bot.safety.language import LanguageGuess
+
+        return LanguageGuess("en", None)
+
+
+def _urgent_by_intent(text: str, p_urgent: float, ranking: list[tuple[str, float]]):
+    import numpy as np
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.minilm import UNIT_VECTORS
+    from bot.nlu.safety_rules import SafetyRules
+    from bot.safety.classifier import units
+
+    component = SafetyRules(
+        {}, classifier=_Probabilities(p_urgent), languages=_English()
+    )
+    message = Message(
+        data={
+            "text": text,
+            "intent": {"name": "report_urgent_symptoms", "confidence": 0.6},
+            "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
+            UNIT_VECTORS: np.zeros((len(units(text)), 384)),
+        }
+    )
+    component.process([message])
+    return message
+
+
+RANKING = [("report_urgent_symptoms", 0.6), ("ask_serious_risks", 0.3), ("ask_procedure", 0.1)]
+
+
+@pytest.mark.parametrize(
+    ("text", "p_urgent", "ranking", "intent", "source"),
+    [
+        # Asked about, not reported; the learned check agrees: the general topic.
+        ("what should I do if I ever got double vision after the injections?", 0.05, RANKING,
+         "ask_serious_risks", "judged"),
+        # ... and without a clear general topic: a person, never an answer picked at random.
+        ("what should I do if I ever got double vision after the injections?", 0.05,
+         [("report_urgent_symptoms", 0.9), ("ask_serious_risks", 0.05)],
+         "clinical_question", "judged"),
+        # The learned check is not sure enough that it is general: urgent stays.
+        ("what should I do if I ever got double vision after the injections?", 0.3, RANKING,
+         "report_urgent_symptoms", None),
+        # No red-flag words for the rules to have judged: the intent classifier is not overruled.
+        ("something feels really wrong and I am scared", 0.05, RANKING,
+         "report_urgent_symptoms", None),
+    ],
+)  # fmt: skip
+def test_an_urgent_intent_is_overruled_only_when_rules_and_learned_check_agree(
+    text, p_urgent, ranking, intent, source
+):
+    message = _urgent_by_intent(text, p_urgent, ranking)
+    assert message.get("intent")["name"] == intent
+    assert (message.get("safety") or {}).get("source") == source or (
+        source is None and not message.get("safety")["fired"]
+    )
