@@ -9,9 +9,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.common import ANSWER, latest_intent, messages, reply, settings
+from actions.common import ANSWER, SMALLTALK, latest_intent, messages, reply, settings
 from actions.handoff import hand_off
-from bot.content.answers import approved_answer
+from bot.content.answers import approved_answer, is_signed
 from bot.db.session import session_scope
 from bot.intents import ADMIN_INTENTS, FAQ_INTENTS
 
@@ -19,15 +19,17 @@ logger = logging.getLogger(__name__)
 
 
 def answer_source(answer: Any) -> dict[str, Any]:
-    """Where an answer comes from, shown under it: the guide section and its verbatim quotes."""
-    return {
+    """Where an answer comes from, shown under it: the guide section and its verbatim quotes,
+    and who signed it off when someone has (never a placeholder reviewer)."""
+    source = {
         "document": messages().text("source_document"),
         "section": answer.section,
         "quotes": list(answer.quotes),
         "label": messages().text("source_prefix"),
-        "reviewer": answer.reviewer,
-        "reviewed_on": answer.reviewed_on.isoformat(),
     }
+    if is_signed(answer.reviewer):
+        source.update(reviewer=answer.reviewer, reviewed_on=answer.reviewed_on.isoformat())
+    return source
 
 
 def send_answer(dispatcher: CollectingDispatcher, intent: str, **extra: Any) -> bool:
@@ -40,17 +42,22 @@ def send_answer(dispatcher: CollectingDispatcher, intent: str, **extra: Any) -> 
         answer = None
     if answer is None:
         return False
+    note = messages().answer_note(intent)
+    buttons = messages().answer_buttons(intent)
     reply(
         dispatcher,
         answer.text,
         ANSWER,
-        buttons=messages().answer_buttons(intent),
+        buttons=None if note else buttons,
         intent=intent,
         answer_id=answer.answer_id,
         version=answer.version,
         source=answer_source(answer),
         **extra,
     )
+    if note:
+        # What to do, or where to read on: a clinic message, not part of the vetted answer.
+        reply(dispatcher, note, SMALLTALK, buttons=buttons, note_for=intent)
     return True
 
 

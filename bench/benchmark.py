@@ -51,6 +51,7 @@ from bot.config import HELDOUT_PATH, PROJECT_ROOT  # noqa: E402
 from bot.safety.evaluation import development_sets, sealed_sets  # noqa: E402
 
 HELDOUT = PROJECT_ROOT / HELDOUT_PATH
+from bench.stress import DEFAULT_RAMP, DEFAULT_STEP_S, QUICK_RAMP, saturation  # noqa: E402
 from bot.config import PROJECT_ROOT  # noqa: E402
 from bot.maintain.training import evaluate_model, load_nlu_examples, train  # noqa: E402
 from bot.ops.servers import ServerError, ServerSet, http_json  # noqa: E402
@@ -279,11 +280,20 @@ def _measure(
     )
     if load["errors"]:
         load["server_logs"] = keep_logs(work_dir, label, args.stamp)  # keep the evidence
+    print("  stress: patients thinking 0.5-1.5 s, doubling until throughput stops growing ...",
+          flush=True)  # fmt: skip
+    stress = saturation(
+        servers.rasa_url,
+        ramp=QUICK_RAMP if args.quick else DEFAULT_RAMP,
+        step_s=5.0 if args.quick else args.stress_step,
+        watch=server_groups(servers),
+    )
     return {
         "startup_s": round(startup_s, 1),
         "http_parse": latency_stats(parse_ms),
         "rest": latency_stats(rest_ms),
         "load": load,
+        "stress": stress,
     }
 
 
@@ -319,6 +329,10 @@ TABLE = (
     ("load: errors", ("http", "load", "errors"), "count"),
     ("load: messages/s", ("http", "load", "messages_per_s"), "rate"),
     ("load: Rasa CPU, % of a core", ("http", "load", "cpu", "servers_pct_of_core", "rasa"), "pct"),
+    ("stress: saturation msgs/s", ("http", "stress", "saturation_messages_per_s"), "rate"),
+    ("stress: patients at saturation", ("http", "stress", "saturation_patients"), "count"),
+    ("stress: p95 ms at saturation", ("http", "stress", "saturation_p95_ms"), "time"),
+    ("start to ready s (warm)", ("http", "startup_s"), "time"),
 )
 
 
@@ -392,6 +406,36 @@ def goal_lines(results: dict) -> list[tuple[str, str, str]]:
     measured_load = _load_goal(load) if isinstance(load, dict) else ("not measured", "n/a")
     lines.append((load_goal, *measured_load))
     lines.append(_train_goal(ours, stock))
+    lines += _stock_goals(ours, stock)
+    return lines
+
+
+# Issue 14: ours against stock in the same run (ratios, the machine is shared), and the start.
+STOCK_GOALS = (
+    ("parse p95 in process <= stock", ("parse", "p95_ms"), "lower"),
+    ("load end-to-end p95 <= stock", ("http", "load", "latency_ms", "p95_ms"), "lower"),
+    ("load end-to-end p99 <= stock", ("http", "load", "latency_ms", "p99_ms"), "lower"),
+    ("saturation msgs/s >= stock", ("http", "stress", "saturation_messages_per_s"), "higher"),
+    ("start to ready <= stock", ("http", "startup_s"), "lower"),
+)
+START_GOAL_S = 15.0
+
+
+def _stock_goals(ours: dict, stock: dict | None) -> list[tuple[str, str, str]]:
+    lines = []
+    start = dig(ours, ("http", "startup_s"))
+    lines.append((
+        f"start to ready <= {START_GOAL_S:g} s",
+        "not measured" if start is None else f"{start:.1f} s",
+        "n/a" if start is None else ("met" if start <= START_GOAL_S else "NOT met"),
+    ))  # fmt: skip
+    for label, keys, better in STOCK_GOALS:
+        mine, theirs = dig(ours, keys), dig(stock, keys)
+        if mine is None or theirs is None:
+            lines.append((label, "not measured", "n/a"))
+            continue
+        met = mine <= theirs if better == "lower" else mine >= theirs
+        lines.append((label, f"{mine:g} vs {theirs:g}", "met" if met else "NOT met"))
     return lines
 
 
@@ -624,6 +668,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--think-min", type=float, default=DEFAULT_THINK_S[0])
     parser.add_argument("--think-max", type=float, default=DEFAULT_THINK_S[1])
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument(
+        "--stress-step", type=float, default=DEFAULT_STEP_S, help="seconds per stress step"
+    )
     parser.add_argument(
         "--keep", action="store_true", help="keep the work directory (models, databases, logs)"
     )

@@ -46,6 +46,8 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     models_dir: Path = PROJECT_ROOT / "models"
     heldout_path: Path = PROJECT_ROOT / HELDOUT_PATH
+    # CLINIC_ENV=production: unsigned content and placeholder facts stop `bot content check`.
+    production: bool = False
     # The MiniLM encoder exported to ONNX once (bot.nlu.minilm_export); rebuilt if missing.
     encoder_dir: Path = PROJECT_ROOT / ".cache" / "encoder"
 
@@ -85,6 +87,7 @@ def load_settings() -> Settings:
         https=os.environ.get("CLINIC_HTTPS") == "1",
         chat_rate_limit=os.environ.get("CLINIC_CHAT_RATE_LIMIT", "12/60"),
         allowed_origins=tuple(allowed_origins()),
+        production=os.environ.get("CLINIC_ENV", "").strip().lower() == "production",
         encoder_dir=Path(os.environ.get("CLINIC_ENCODER_DIR", PROJECT_ROOT / ".cache" / "encoder")),
     )
 

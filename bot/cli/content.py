@@ -33,9 +33,10 @@ def content() -> None:
 @content.command("check")
 @click.pass_obj
 def content_check(settings: Settings) -> None:
-    """Check every answer against the guide; list clinic facts still left as placeholders."""
+    """Check every answer against the guide; list what nobody has signed off yet (an error
+    when CLINIC_ENV=production, a warning otherwise)."""
     from bot.content.answers import Guide, check_answer_specs, load_answer_specs
-    from bot.content.messages import Messages, WebTexts
+    from bot.content.messages import WebTexts
 
     guide = Guide.load(settings.content_dir / "guide.txt")
     specs = load_answer_specs(settings.content_dir / "answers.yml")
@@ -46,18 +47,65 @@ def content_check(settings: Settings) -> None:
         problems.append(str(error))
     for problem in problems:
         click.echo(f"error: {problem}", err=True)
-    placeholders = Messages.load(settings.content_dir).placeholders
-    if placeholders:
-        click.echo("note: clinic.yml still has placeholder values for: " + ", ".join(placeholders))
-    unsigned = _unsigned_safety(settings)
-    if unsigned:
-        click.echo(
-            "note: red-flag categories no clinician has signed yet (data/safety/): "
-            + ", ".join(unsigned)
-        )
-    if problems:
+    pending = not_signed_off(settings)
+    level = "error" if settings.production else "warning"
+    for line in pending:
+        click.echo(f"{level}: {line}", err=settings.production)
+    if problems or (settings.production and pending):
         sys.exit(1)
     click.echo(f"{len(specs)} answers and the web page checked against the guide: ok")
+
+
+def not_signed_off(settings: Settings) -> list[str]:
+    """What a clinic must sign off before going live, one readable line each."""
+    from bot.content.answers import load_answer_specs, unsigned_answers
+    from bot.content.messages import Messages
+
+    lines = []
+    unsigned = unsigned_answers(load_answer_specs(settings.content_dir / "answers.yml"))
+    if unsigned:
+        lines.append(
+            "answers no clinical reviewer has signed (bot content sign ID --reviewer NAME): "
+            + ", ".join(unsigned)
+        )
+    placeholders = Messages.load(settings.content_dir).placeholders
+    if placeholders:
+        lines.append("clinic.yml still has placeholder values for: " + ", ".join(placeholders))
+    categories = _unsigned_safety(settings)
+    if categories:
+        lines.append(
+            "red-flag categories no clinician has signed yet (data/safety/): "
+            + ", ".join(categories)
+        )
+    return lines
+
+
+@content.command("sign")
+@click.argument("answer_id")
+@click.option("--reviewer", required=True, help="The clinician who read and approved it.")
+@click.pass_obj
+def content_sign(settings: Settings, answer_id: str, reviewer: str) -> None:
+    """Record that REVIEWER signed off ANSWER_ID: a new version with the name and today's date
+    (the text is unchanged), written to answers.yml and the audit log."""
+    import datetime as dt
+    import getpass
+
+    from bot.cases.casework import audit
+    from bot.content.signing import sign_answer
+    from bot.db.session import session_scope
+    from bot.ops.bootstrap import prepare_database
+
+    try:
+        version = sign_answer(
+            settings.content_dir / "answers.yml", answer_id, reviewer, dt.date.today()
+        )
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    prepare_database(settings)  # loads the new version
+    with session_scope(settings.database_url) as session:
+        audit(session, None, "sign_answer", username=f"cli:{getpass.getuser()}",
+              answer_id=answer_id, version=version, reviewer=reviewer)  # fmt: skip
+    click.echo(f"{answer_id} v{version} signed by {reviewer}")
 
 
 def _unsigned_safety(settings: Settings) -> list[str]:

@@ -19,6 +19,10 @@ def prepare(settings: Settings) -> Path:
     from bot.ops.bootstrap import prepare_database
 
     waiting = prepare_database(settings)
+    from bot.cli.content import not_signed_off
+
+    for line in not_signed_off(settings):
+        click.echo(f"warning: {line}")
     if waiting:
         click.echo(f"warning: {waiting} urgent escalations still spooled in {settings.spool_dir}")
     from bot.db.session import session_scope

@@ -16,6 +16,8 @@ from bot.db.models import Answer
 from bot.intents import ANSWERED_INTENTS
 
 APPROVED = "approved"
+# Reviewer names starting with this are placeholders: nobody has signed the answer yet.
+PLACEHOLDER = "PLACEHOLDER"
 ANSWER_STATUSES = {APPROVED, "superseded", "draft"}
 _WHITESPACE = re.compile(r"\s+")
 
@@ -56,6 +58,18 @@ class AnswerSpec:
     section: str
     reviewer: str
     reviewed_on: dt.date
+
+
+def is_signed(reviewer: str | None) -> bool:
+    """Whether a real person signed the answer off (not empty, not a placeholder)."""
+    return bool(reviewer and reviewer.strip()) and not reviewer.strip().upper().startswith(
+        PLACEHOLDER
+    )
+
+
+def unsigned_answers(specs: list[AnswerSpec]) -> list[str]:
+    """The ids of approved answers no clinical reviewer has signed yet."""
+    return sorted(s.answer_id for s in specs if s.status == APPROVED and not is_signed(s.reviewer))
 
 
 def load_answer_specs(path: Path) -> list[AnswerSpec]:

@@ -23,6 +23,8 @@ class Messages:
     buttons: dict[str, list[dict[str, str]]]
     suggestions: dict[str, str]
     answer_buttons_by_intent: dict[str, str]
+    # intent -> message key of a clinic message sent right after that answer ("what to do")
+    answer_notes_by_intent: dict[str, str] = field(default_factory=dict)
     # message key -> language -> text (data/content/translations.yml)
     translations: dict[str, dict[str, str]] = field(default_factory=dict)
     # When a person reads handoffs (clinic.yml ``opening_hours``); None: not configured.
@@ -42,6 +44,7 @@ class Messages:
             buttons=raw.get("buttons") or {},
             suggestions=raw.get("suggestions") or {},
             answer_buttons_by_intent=raw.get("answer_buttons") or {},
+            answer_notes_by_intent=raw.get("answer_notes") or {},
             translations=_translations(content_dir / "translations.yml"),
             opening_hours=(
                 OpeningHours.from_config(clinic_raw["opening_hours"])
@@ -103,6 +106,11 @@ class Messages:
         """Buttons shown under the answer for ``intent`` (e.g. "I have these symptoms now")."""
         key = self.answer_buttons_by_intent.get(intent)
         return self.button_list(key) if key else []
+
+    def answer_note(self, intent: str) -> str | None:
+        """The clinic message sent after the answer for ``intent``, if any (filled in)."""
+        key = self.answer_notes_by_intent.get(intent)
+        return self.text(key) if key else None
 
     def payload_titles(self) -> dict[str, str]:
         """Button title by intent, to show a pressed button as the patient's words."""

@@ -43,12 +43,19 @@ def _only_message(dispatcher) -> dict:
     return messages[0]
 
 
+def _answer_and_note(dispatcher) -> tuple[dict, dict | None]:
+    """The answer, and the clinic message sent right after it for some topics."""
+    messages = list(dispatcher.messages)
+    assert 1 <= len(messages) <= 2 and messages[0]["reply_metadata"]["kind"] == "answer"
+    return messages[0], (messages[1] if len(messages) == 2 else None)
+
+
 @pytest.mark.parametrize("intent", sorted(FAQ_INTENTS))
 def test_faq_answer_is_the_vetted_text_with_its_source(
     intent, action_settings, dispatcher, make_tracker, domain
 ):
     ActionAnswerFaq().run(dispatcher, make_tracker(intent), domain)
-    message = _only_message(dispatcher)
+    message, _ = _answer_and_note(dispatcher)
     spec = next(
         s
         for s in load_answer_specs(CONTENT_DIR / "answers.yml")
@@ -62,12 +69,48 @@ def test_faq_answer_is_the_vetted_text_with_its_source(
     assert all(GUIDE.contains(q) for q in meta["source"]["quotes"])
 
 
-def test_serious_risks_answer_offers_to_report_symptoms_now(
+def test_serious_risks_answer_says_what_to_do_and_offers_to_report_symptoms_now(
     action_settings, dispatcher, make_tracker, domain
 ):
+    from bot.content.messages import Messages
+
     ActionAnswerFaq().run(dispatcher, make_tracker("ask_serious_risks"), domain)
-    payloads = [b["payload"] for b in _only_message(dispatcher)["buttons"]]
-    assert "/report_urgent_symptoms" in payloads
+    answer, note = _answer_and_note(dispatcher)
+    messages = Messages.load(CONTENT_DIR)
+    assert note is not None and note["text"] == messages.text("risk_what_to_do")
+    assert messages.clinic["emergency_number"] in note["text"]
+    assert note["reply_metadata"] == {"kind": "smalltalk", "note_for": "ask_serious_risks"}
+    assert "/report_urgent_symptoms" in [b["payload"] for b in note["buttons"]]
+    assert not answer["buttons"]  # the buttons come after what to do
+
+
+def test_side_effects_answer_points_to_the_serious_risks(
+    action_settings, dispatcher, make_tracker, domain
+):
+    ActionAnswerFaq().run(dispatcher, make_tracker("ask_side_effects"), domain)
+    _, note = _answer_and_note(dispatcher)
+    assert note is not None and "serious risks" in note["text"]
+    assert [b["payload"] for b in note["buttons"]] == ["/ask_serious_risks"]
+
+
+def test_the_source_shows_no_reviewer_until_someone_signs(
+    action_settings, dispatcher, make_tracker, domain
+):
+    from actions.answers import answer_source
+    from bot.content.answers import is_signed
+
+    ActionAnswerFaq().run(dispatcher, make_tracker("ask_procedure"), domain)
+    answer, _ = _answer_and_note(dispatcher)
+    assert "reviewer" not in answer["reply_metadata"]["source"]
+    assert "reviewed_on" not in answer["reply_metadata"]["source"]
+
+    class Signed:
+        section, quotes = "The Treatment Process", ["q"]
+        reviewer, reviewed_on = "Dr A. Example", dt.date(2026, 12, 1)
+
+    assert answer_source(Signed())["reviewer"] == "Dr A. Example"
+    assert answer_source(Signed())["reviewed_on"] == "2026-12-01"
+    assert not is_signed("PLACEHOLDER clinical reviewer") and not is_signed("")
 
 
 def test_intent_without_an_answer_is_handed_over_not_improvised(
@@ -253,9 +296,10 @@ def test_clinical_question_on_an_faq_topic_gets_the_general_answer_then_the_hand
     )
     ActionHandoff().run(dispatcher, tracker, domain)
     kinds = [m["reply_metadata"]["kind"] for m in dispatcher.messages]
-    assert kinds == ["answer", "handoff", "contact"]
+    # The answer, its pointer to the serious risks, then the person.
+    assert kinds == ["answer", "smalltalk", "handoff", "contact"]
     assert dispatcher.messages[0]["reply_metadata"]["intent"] == "ask_side_effects"
-    assert dispatcher.messages[1]["reply_metadata"]["reason"] == "clinical"
+    assert dispatcher.messages[2]["reply_metadata"]["reason"] == "clinical"
     assert [r.reason for r in _escalations(action_settings.database_url)] == ["clinical"]
 
 
