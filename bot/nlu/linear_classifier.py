@@ -156,9 +156,41 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         return self._resource
 
     def predict_proba(self, messages: list[Message]) -> np.ndarray:
-        """Class probabilities, shape ``[len(messages), len(labels)]``."""
-        features = self._features(messages)
-        return softmax(np.asarray(features @ self.coef.T) + self.intercept)
+        """Class probabilities, shape ``[len(messages), len(labels)]``.
+
+        The same scores as ``features @ coef.T`` of the training features, computed block by
+        block: the dense block as a dense product and the sparse one as a sparse product, without
+        building one sparse matrix of both (which cost more than the product itself).
+        """
+        scores = np.tile(np.asarray(self.intercept, dtype=np.float64), (len(messages), 1))
+        column = 0
+        dense = [self._dense_row(m) for m in messages]
+        sparse = [self._sparse_row(m) for m in messages]
+        if all(row is None for row in dense + sparse):
+            raise ValueError("LinearIntentClassifier found no sentence features: add a featurizer")
+        if any(row is not None for row in dense):
+            width = next(r for r in dense if r is not None).shape[-1]
+            block = np.vstack([r if r is not None else np.zeros((1, width)) for r in dense])
+            scores += block @ self.coef[:, column : column + width].T
+            column += width
+        if any(row is not None for row in sparse):
+            width = next(r for r in sparse if r is not None).shape[-1]
+            rows = sp.vstack([r if r is not None else sp.csr_matrix((1, width)) for r in sparse])
+            weighted = self.config["sparse_weight"] * _log_l2(rows)
+            scores += np.asarray(weighted @ self.coef[:, column : column + width].T)
+        return softmax(scores)
+
+    @staticmethod
+    def _dense_row(message: Message) -> np.ndarray | None:
+        _, dense = message.get_dense_features(TEXT)
+        if dense is None:
+            return None
+        return np.asarray(dense.features, dtype=np.float64).reshape(1, -1)
+
+    @staticmethod
+    def _sparse_row(message: Message) -> sp.csr_matrix | None:
+        _, sparse = message.get_sparse_features(TEXT)
+        return None if sparse is None else sp.csr_matrix(sparse.features)
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Sets ``intent`` and ``intent_ranking``; an empty message gets no intent."""

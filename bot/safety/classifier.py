@@ -79,8 +79,12 @@ class SafetyClassifier:
     def proba(self, texts: list[str], embeddings: np.ndarray) -> np.ndarray:
         """Probabilities per text, columns in :data:`LABELS` order."""
         vectorizer = self._fitted_vectorizer()
-        features = sp.hstack([sp.csr_matrix(embeddings), vectorizer.transform(texts)]).tocsr()
-        scores = np.asarray(features @ self.coef.T) + self.intercept
+        # The dense and the sparse block scored apart: the same sum as on the stacked training
+        # features, without building a sparse copy of the dense embeddings.
+        width = embeddings.shape[1]
+        scores = np.asarray(embeddings, dtype=np.float64) @ self.coef[:, :width].T
+        scores += np.asarray(vectorizer.transform(texts) @ self.coef[:, width:].T)
+        scores += self.intercept
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
         return exp / exp.sum(axis=1, keepdims=True)

@@ -110,3 +110,13 @@ def test_no_features_is_a_clear_error(parts):
     component = LinearIntentClassifier.create({}, storage, resource, context)
     with pytest.raises(ValueError, match="no sentence features"):
         component.train(TrainingData([Message(data={TEXT: "hi", INTENT: "greet"})]))
+
+
+def test_block_by_block_scores_equal_the_stacked_features_product(parts):
+    storage, resource, context = parts
+    component = LinearIntentClassifier.create({}, storage, resource, context)
+    component.train(_training_data())
+    probe = [_message(f"probe {name} again", vector) for name, vector in INTENTS.items()]
+    features = component._features(probe)
+    stacked = softmax(np.asarray(features @ component.coef.T) + component.intercept)
+    assert np.allclose(component.predict_proba(probe), stacked, atol=1e-12)
