@@ -176,9 +176,12 @@ SAFETY_SETS = {
 
 
 def safety_figures(model_path: Path) -> dict:
-    """Rates and counts on the development and sealed safety sets (figures only)."""
+    """Rates and counts on the development and sealed safety sets (figures only), as the
+    server understands each message (several questions parsed part by part)."""
+    from bot.rasa_server import understanding
     from bot.safety.evaluation import score_set
 
+    understanding.install()
     out: dict = {}
     for name, paths in SAFETY_SETS.items():
         figures = score_set(model_path, [p for p in paths if p.exists()]).figures()

