@@ -112,24 +112,75 @@ def understand(
 
     if tracker is None:
         tracker = DialogueStateTracker.from_events(message.sender_id, [])
-    parse = processor._parse_message_with_graph(message, tracker, only_output_properties)
+    text = message.text or ""
+    parts = split_questions(text) if not text.startswith("/") else []
+    parsed: dict[str, dict[str, Any]] = {}
+    parse: dict[str, Any] | None = None
+    if len(parts) > 1:
+        # The message and its questions in one graph run: MiniLM embeds them in one batch
+        # instead of once per question.
+        try:
+            messages = [message, *(_sibling(message, part) for part in parts)]
+            flags = [only_output_properties] + [True] * len(parts)
+            together = _run_graph(processor, messages, tracker, flags)
+            parse, parsed = together[0], dict(zip(parts, together[1:], strict=True))
+        except Exception:  # noqa: BLE001 - a question part must never cost the message its parse
+            logger.exception("parsing the questions of a message together failed")
+    if parse is None:
+        parse = processor._parse_message_with_graph(message, tracker, only_output_properties)
+
+    def parse_text(other: str) -> dict[str, Any]:
+        if other in parsed:
+            return parsed[other]
+        return _run_graph(processor, [_sibling(message, other)], tracker, [True])[0]
+
     try:
-        refine(lambda text: _parse_text(processor, message, tracker, text), parse, tracker)
+        refine(parse_text, parse, tracker)
     except Exception:  # noqa: BLE001 - the message keeps its own parse, never gets lost
         logger.exception("contextual understanding failed for %s", message.sender_id)
     return parse
 
 
-def _parse_text(processor: Any, message: Any, tracker: Any, text: str) -> dict[str, Any]:
+def _sibling(message: Any, text: str) -> Any:
+    """A message with ``text`` from the same patient, channel and metadata."""
     from rasa.core.channels.channel import UserMessage
 
-    other = UserMessage(
+    return UserMessage(
         text=text,
         sender_id=message.sender_id,
         metadata=message.metadata,
         input_channel=message.input_channel,
     )
-    return processor._parse_message_with_graph(other, tracker, True)
+
+
+def _run_graph(
+    processor: Any, messages: list[Any], tracker: Any, only_output: list[bool]
+) -> list[dict[str, Any]]:
+    """What ``MessageProcessor._parse_message_with_graph`` returns, for several messages in one
+    run of the NLU graph (its components process lists of messages)."""
+    from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
+    from rasa.shared.nlu.constants import (
+        ENTITIES,
+        INTENT,
+        INTENT_NAME_KEY,
+        PREDICTED_CONFIDENCE_KEY,
+        TEXT,
+    )
+
+    target = processor.model_metadata.nlu_target
+    results = processor.graph_runner.run(
+        inputs={PLACEHOLDER_MESSAGE: messages, PLACEHOLDER_TRACKER: tracker}, targets=[target]
+    )
+    parses = []
+    for parsed, only in zip(results[target], only_output, strict=True):
+        data: dict[str, Any] = {
+            TEXT: "",
+            INTENT: {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0},
+            ENTITIES: [],
+        }
+        data.update(parsed.as_dict(only_output_properties=only))
+        parses.append(data)
+    return parses
 
 
 def _intent(parse: dict[str, Any]) -> tuple[str, float]:
