@@ -62,7 +62,7 @@ def run(
         cors_origins=cors,
         log_dir=settings.var_dir / "logs",
     )
-    click.echo("starting the action server, the Rasa server and the web server (about 20 s) ...")
+    click.echo("starting the action server, the Rasa server and the web server (about 10 s) ...")
     servers.start()
     click.echo(
         "\nready. The assistant is running on 127.0.0.1:\n"
