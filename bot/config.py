@@ -50,6 +50,9 @@ class Settings:
     production: bool = False
     # The MiniLM encoder exported to ONNX once (bot.nlu.minilm_export); rebuilt if missing.
     encoder_dir: Path = PROJECT_ROOT / ".cache" / "encoder"
+    # ONNX Runtime threads per MiniLM call. Training embeds thousands of texts (2 helps); the
+    # Rasa server sets 1, since a pool's idle workers spin and burn the core other patients need.
+    encoder_threads: int = 2
 
     @property
     def spool_dir(self) -> Path:
@@ -72,6 +75,16 @@ def _retention_days() -> int:
     return days
 
 
+def _encoder_threads() -> int:
+    """``CLINIC_ENCODER_THREADS`` (1 to 16), or 2."""
+    raw = os.environ.get("CLINIC_ENCODER_THREADS", "").strip()
+    if not raw:
+        return 2
+    if not raw.isdigit() or not 1 <= int(raw) <= 16:
+        raise ValueError(f"CLINIC_ENCODER_THREADS must be a whole number from 1 to 16, not {raw!r}")
+    return int(raw)
+
+
 def load_settings() -> Settings:
     """Settings from environment variables (``CLINIC_*``) with embedded defaults."""
     var_dir = Path(os.environ.get("CLINIC_VAR_DIR", PROJECT_ROOT / "var")).resolve()
@@ -89,6 +102,7 @@ def load_settings() -> Settings:
         allowed_origins=tuple(allowed_origins()),
         production=os.environ.get("CLINIC_ENV", "").strip().lower() == "production",
         encoder_dir=Path(os.environ.get("CLINIC_ENCODER_DIR", PROJECT_ROOT / ".cache" / "encoder")),
+        encoder_threads=_encoder_threads(),
     )
 
 

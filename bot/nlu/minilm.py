@@ -126,8 +126,11 @@ def shared_encoder(model_dir: Path | None = None, max_length: int = 128) -> Mini
         if key not in _SHARED:
             from bot.config import load_settings
 
-            onnx_file = ensure_onnx(load_settings().encoder_dir, model_dir)
-            _SHARED[key] = MiniLMEncoder(onnx_file, model_dir, max_length)
+            settings = load_settings()
+            onnx_file = ensure_onnx(settings.encoder_dir, model_dir)
+            _SHARED[key] = MiniLMEncoder(
+                onnx_file, model_dir, max_length, threads=settings.encoder_threads
+            )
         return _SHARED[key]
 
 

@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+import os
 import sys
+
+# One thread per native pool in the server, set before numpy, tokenizers or onnxruntime load.
+# Their idle workers spin-wait after each call: measured under load (bench/load.py, 10 patients),
+# the Rasa process used 55 ms of CPU per message with the defaults and 21 ms with these, and the
+# spinning took the core that other patients' requests were waiting for. Training keeps 2.
+SERVER_THREAD_LIMITS = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "CLINIC_ENCODER_THREADS": "1",
+}
+
+
+def limit_native_threads(environ: os._Environ[str] | dict[str, str] = os.environ) -> None:
+    """Apply :data:`SERVER_THREAD_LIMITS` where the operator has not chosen a value."""
+    for name, value in SERVER_THREAD_LIMITS.items():
+        environ.setdefault(name, value)
 
 
 def main() -> None:
+    limit_native_threads()
     from bot.rasa_server import install_hooks
 
     install_hooks()

@@ -29,12 +29,21 @@ def test_every_switch_comes_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("CLINIC_ALLOWED_ORIGINS", "https://a.example/, ,https://b.example")
     monkeypatch.setenv("CLINIC_RETENTION_DAYS", "30")
     monkeypatch.setenv("CLINIC_DATABASE_URL", "postgresql://x/y")
+    monkeypatch.setenv("CLINIC_ENCODER_THREADS", "1")
     settings = load_settings()
+    assert settings.encoder_threads == 1
     assert settings.https is True
     assert settings.chat_rate_limit == "5/10"
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
     assert settings.retention_days == 30
     assert settings.database_url == "postgresql://x/y"
+
+
+@pytest.mark.parametrize("threads", ["0", "-1", "two", "1.5", "17"])
+def test_an_encoder_threads_typo_is_refused(monkeypatch, threads):
+    monkeypatch.setenv("CLINIC_ENCODER_THREADS", threads)
+    with pytest.raises(ValueError, match="CLINIC_ENCODER_THREADS"):
+        load_settings()
 
 
 @pytest.mark.parametrize("days", ["0", "-3", "soon", "1.5"])

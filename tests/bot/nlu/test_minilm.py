@@ -75,6 +75,15 @@ def test_cache_is_bounded(tmp_path):
     assert list(small._cache) == ["two", "three"]
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_encoder_uses_the_threads_it_is_given(threads):
+    from bot.nlu.minilm import MiniLMEncoder
+
+    encoder = MiniLMEncoder(shared_encoder_file(), threads=threads)
+    options = encoder.session.get_session_options()
+    assert (options.intra_op_num_threads, options.inter_op_num_threads) == (threads, 1)
+
+
 def shared_encoder_file():
     from bot.config import load_settings
     from bot.nlu.minilm_export import ensure_onnx
