@@ -14,12 +14,15 @@ parse with its safety check, may add:
 
 Context never lowers safety: a message the safety layer judged urgent, clinical or in another
 language on its own words is left exactly as it is, a contextual parse is used only when it
-found an answerable topic, and a part judged urgent makes the whole message urgent.
+found an answerable topic, and a part in which the red-flag rules read an emergency makes the
+whole message urgent (a part only the classifiers call urgent goes to a person: read alone, a
+fragment such as "I work nights at the hospital" looked like a report, and the whole message was
+already judged sentence by sentence).
 
 The whole parse (Rasa's NLU graph, then these extra parses) runs in one worker thread, off
 Rasa's event loop: while a message is being understood, the loop goes on receiving other
 patients' messages and reading and writing trackers. One thread, because the NLU holds the GIL
-except inside ONNX Runtime, which already uses both cores for one message.
+except inside ONNX Runtime.
 """
 
 from __future__ import annotations
@@ -219,13 +222,16 @@ def _several_questions(parse_text: Any, parse: dict[str, Any], parts: list[str])
     for part in parts:
         part_parse = parse_text(part)
         name, confidence = _intent(part_parse)
-        if name == URGENT_SYMPTOMS:
+        if name == URGENT_SYMPTOMS and _rules_read_a_red_flag(part_parse):
             # Only ever raises safety: the whole message takes the urgent part's verdict.
             parse["intent"] = dict(part_parse["intent"])
             parse["intent_ranking"] = part_parse.get("intent_ranking") or [parse["intent"]]
             parse["safety"] = part_parse.get("safety") or {}
             return True
-        if name == CLINICAL:
+        if name in (CLINICAL, URGENT_SYMPTOMS):
+            # A fragment the classifiers alone call urgent ("I work nights at the hospital")
+            # was already judged within the whole message, sentence by sentence; read alone
+            # it is still not a general question: a person reads it.
             questions.append({"intent": CLINICAL, "confidence": confidence, "personal": True})
         elif (
             name in ANSWERABLE
@@ -245,6 +251,12 @@ def _several_questions(parse_text: Any, parse: dict[str, Any], parts: list[str])
         first = topics[0]
         parse["intent"] = {"name": first["intent"], "confidence": first["confidence"]}
     return True
+
+
+def _rules_read_a_red_flag(parse: dict[str, Any]) -> bool:
+    """Whether the red-flag rules (not the classifiers alone) found the emergency."""
+    safety = parse.get("safety") or {}
+    return bool(safety.get("fired")) and safety.get("source") in ("rules", "error")
 
 
 def previous_question(tracker: Any) -> str | None:

@@ -60,8 +60,9 @@ class FakeNlu:
 
     def __call__(self, text: str) -> dict:
         self.asked.append(text)
-        name, confidence = self.answers.get(text, ("nlu_fallback", 0.3))
-        return parse(name, confidence, text)
+        name, confidence, *source = self.answers.get(text, ("nlu_fallback", 0.3))
+        safety = {"fired": True, "source": source[0]} if source else {"fired": False}
+        return parse(name, confidence, text, safety=safety)
 
 
 def user(text: str, intent: str | None = None):
@@ -148,14 +149,32 @@ def test_a_personal_part_sends_the_message_to_staff_after_the_general_answer():
     ]
 
 
-def test_an_urgent_part_makes_the_whole_message_urgent():
+@pytest.mark.parametrize("source", ["rules", "error"])
+def test_a_part_in_which_the_rules_read_an_emergency_makes_the_whole_message_urgent(source):
     urgent_part = "why can't i swallow since yesterday?"
     nlu = FakeNlu({"how long does it take": ("ask_session_length", 0.9),
-                   urgent_part: ("report_urgent_symptoms", 1.0)})  # fmt: skip
+                   urgent_part: ("report_urgent_symptoms", 1.0, source)})  # fmt: skip
     message = parse("ask_session_length", 0.7,
                     "how long does it take and why can't i swallow since yesterday?")  # fmt: skip
     refine(nlu, message, tracker())
     assert message["intent"]["name"] == "report_urgent_symptoms" and "questions" not in message
+    assert message["safety"]["source"] == source
+
+
+@pytest.mark.parametrize("source", ["classifier", None])
+def test_a_part_only_the_classifiers_call_urgent_goes_to_a_person_after_the_answer(source):
+    # Read alone, "I work nights at the hospital" looked like a report to the classifiers; the
+    # whole message was judged sentence by sentence already and was not urgent.
+    fragment = "I work nights at the hospital so days are hard"
+    answer = ("report_urgent_symptoms", 0.8, source) if source else ("report_urgent_symptoms", 0.8)
+    nlu = FakeNlu({"do you have evening slots?": ("book_appointment", 0.9), fragment: answer})
+    message = parse("book_appointment", 0.8, f"do you have evening slots? {fragment}")
+    refine(nlu, message, tracker())
+    assert message["intent"]["name"] == "clinical_question"
+    assert [(q["intent"], q["personal"]) for q in message["questions"]] == [
+        ("book_appointment", False),
+        ("clinical_question", True),
+    ]
 
 
 def test_one_topic_twice_is_not_two_questions():
