@@ -34,8 +34,8 @@ EMBEDDING_DIM = 384
 UNIT_VECTORS = "minilm_unit_vectors"
 # Embeddings kept for texts seen again (button payloads, "yes", "thanks", the same question).
 DEFAULT_CACHE_SIZE = 2048
-# ONNX Runtime threads per call: both cores for one message; the server runs one parse at a
-# time in its NLU thread (bot.rasa_server.understanding), so they are not oversubscribed.
+# ONNX Runtime threads per call when not given (Settings.encoder_threads: 2 for training, 1 in
+# the Rasa server, where idle pool threads spin and take the core other patients need).
 DEFAULT_THREADS = 2
 
 __all__ = ["EMBEDDING_DIM", "UNIT_VECTORS", "MiniLMEncoder", "MiniLMFeaturizer", "shared_encoder"]

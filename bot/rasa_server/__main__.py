@@ -26,6 +26,9 @@ def limit_native_threads(environ: os._Environ[str] | dict[str, str] = os.environ
 
 def main() -> None:
     limit_native_threads()
+    from bot.config import load_settings
+
+    load_settings()  # a settings typo stops the server now, not at the first patient's message
     from bot.rasa_server import install_hooks
 
     install_hooks()

@@ -14,10 +14,12 @@ parse with its safety check, may add:
 
 Context never lowers safety: a message the safety layer judged urgent, clinical or in another
 language on its own words is left exactly as it is, a contextual parse is used only when it
-found an answerable topic, and a part in which the red-flag rules read an emergency makes the
-whole message urgent (a part only the classifiers call urgent goes to a person: read alone, a
-fragment such as "I work nights at the hospital" looked like a report, and the whole message was
-already judged sentence by sentence).
+found an answerable topic, and a part in which the red-flag rules read an emergency (or the
+intent classifier one in another language) makes the whole message urgent. A part that only the
+learned check or the English intent classifier calls urgent goes to a person instead: read
+alone, fragments such as "I work nights at the hospital" looked like reports (on the development
+sets these verdicts made 53 messages urgent and not one of them was), and the whole message
+has had the full safety check already.
 
 The whole parse (Rasa's NLU graph, then these extra parses) runs in one worker thread, off
 Rasa's event loop: while a message is being understood, the loop goes on receiving other
@@ -219,19 +221,20 @@ def refine(parse_text: Any, parse: dict[str, Any], tracker: Any) -> None:
 def _several_questions(parse_text: Any, parse: dict[str, Any], parts: list[str]) -> bool:
     """Parses each part; records ``questions`` when two or more topics were found."""
     questions: list[dict[str, Any]] = []
+    flagged = False  # a part only the classifiers call urgent
     for part in parts:
         part_parse = parse_text(part)
         name, confidence = _intent(part_parse)
-        if name == URGENT_SYMPTOMS and _rules_read_a_red_flag(part_parse):
+        if name == URGENT_SYMPTOMS and _stays_urgent(part_parse):
             # Only ever raises safety: the whole message takes the urgent part's verdict.
             parse["intent"] = dict(part_parse["intent"])
             parse["intent_ranking"] = part_parse.get("intent_ranking") or [parse["intent"]]
             parse["safety"] = part_parse.get("safety") or {}
             return True
         if name in (CLINICAL, URGENT_SYMPTOMS):
-            # A fragment the classifiers alone call urgent ("I work nights at the hospital")
-            # was already judged within the whole message, sentence by sentence; read alone
-            # it is still not a general question: a person reads it.
+            # A part that only the classifiers call urgent, read without the rest of the
+            # message ("I work nights at the hospital so days are hard"): a person reads it.
+            flagged = flagged or name == URGENT_SYMPTOMS
             questions.append({"intent": CLINICAL, "confidence": confidence, "personal": True})
         elif (
             name in ANSWERABLE
@@ -240,10 +243,14 @@ def _several_questions(parse_text: Any, parse: dict[str, Any], parts: list[str])
         ):
             questions.append({"intent": name, "confidence": confidence, "personal": False})
     topics = [q for q in questions if not q["personal"]]
+    whole, _ = _intent(parse)
     if len(questions) < 2 or not topics:
+        if flagged and whole not in (CLINICAL, URGENT_SYMPTOMS):
+            # Never a general answer alone when a part may report something: staff read it.
+            parse["intent"] = {"name": CLINICAL, "confidence": 1.0}
+            return True
         return False
     parse["questions"] = questions[:MAX_QUESTIONS]
-    whole, _ = _intent(parse)
     if whole != CLINICAL and any(q["personal"] for q in parse["questions"]):
         # One part is personal: the message goes to staff, after the general answers.
         parse["intent"] = {"name": CLINICAL, "confidence": 1.0}
@@ -253,10 +260,13 @@ def _several_questions(parse_text: Any, parse: dict[str, Any], parts: list[str])
     return True
 
 
-def _rules_read_a_red_flag(parse: dict[str, Any]) -> bool:
-    """Whether the red-flag rules (not the classifiers alone) found the emergency."""
+def _stays_urgent(parse: dict[str, Any]) -> bool:
+    """Whether an urgent part makes the whole message urgent: the red-flag rules found it, the
+    safety check failed, or the intent classifier found it in a message not (only) in English
+    (kept urgent on purpose by the safety layer). Not when only the learned check or the
+    English intent classifier calls the part urgent."""
     safety = parse.get("safety") or {}
-    return bool(safety.get("fired")) and safety.get("source") in ("rules", "error")
+    return bool(safety.get("fired")) and safety.get("source") in ("rules", "error", "intent")
 
 
 def previous_question(tracker: Any) -> str | None:

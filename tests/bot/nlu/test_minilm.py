@@ -75,13 +75,14 @@ def test_cache_is_bounded(tmp_path):
     assert list(small._cache) == ["two", "three"]
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_the_encoder_uses_the_threads_it_is_given(threads):
-    from bot.nlu.minilm import MiniLMEncoder
+@pytest.mark.parametrize("threads", ["1", "3"])
+def test_the_shared_encoder_uses_the_threads_of_the_settings(monkeypatch, threads):
+    from bot.nlu import minilm
 
-    encoder = MiniLMEncoder(shared_encoder_file(), threads=threads)
-    options = encoder.session.get_session_options()
-    assert (options.intra_op_num_threads, options.inter_op_num_threads) == (threads, 1)
+    monkeypatch.setenv("CLINIC_ENCODER_THREADS", threads)
+    monkeypatch.setattr(minilm, "_SHARED", {})  # a fresh encoder, the cached one left alone
+    options = minilm.shared_encoder().session.get_session_options()
+    assert (options.intra_op_num_threads, options.inter_op_num_threads) == (int(threads), 1)
 
 
 def shared_encoder_file():

@@ -149,8 +149,9 @@ def test_a_personal_part_sends_the_message_to_staff_after_the_general_answer():
     ]
 
 
-@pytest.mark.parametrize("source", ["rules", "error"])
+@pytest.mark.parametrize("source", ["rules", "error", "intent"])
 def test_a_part_in_which_the_rules_read_an_emergency_makes_the_whole_message_urgent(source):
+    # "intent": the intent classifier found it in a message not (only) in English.
     urgent_part = "why can't i swallow since yesterday?"
     nlu = FakeNlu({"how long does it take": ("ask_session_length", 0.9),
                    urgent_part: ("report_urgent_symptoms", 1.0, source)})  # fmt: skip
@@ -175,6 +176,19 @@ def test_a_part_only_the_classifiers_call_urgent_goes_to_a_person_after_the_answ
         ("book_appointment", False),
         ("clinical_question", True),
     ]
+
+
+@pytest.mark.parametrize("whole", ["ask_side_effects", "nlu_fallback", "book_appointment"])
+def test_a_message_with_a_part_the_classifiers_call_urgent_never_gets_an_answer_alone(whole):
+    # Only one question besides it: no several-question answer, yet staff must read it.
+    fragment = "my lips feel odd"
+    nlu = FakeNlu({"what are the side effects?": ("ask_side_effects", 0.9),
+                   fragment: ("report_urgent_symptoms", 0.7, "classifier")})  # fmt: skip
+    message = parse(whole, 0.8, f"what are the side effects? {fragment}")
+    nlu.answers["what are the side effects?"] = ("nlu_fallback", 0.3)  # no topic at all
+    refine(nlu, message, tracker())
+    assert message["intent"]["name"] == "clinical_question"
+    assert "questions" not in message
 
 
 def test_one_topic_twice_is_not_two_questions():
