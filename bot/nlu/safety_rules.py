@@ -34,14 +34,7 @@ from bot.intents import ADMIN_INTENTS, CLINICAL, FAQ_INTENTS, OTHER_LANGUAGE, UR
 from bot.rasa_server.textclean import encodable
 from bot.safety import SafetyDetector
 from bot.safety.classifier import CLINICAL as CLINICAL_LABEL
-from bot.safety.classifier import (
-    GENERAL,
-    LABELS,
-    SafetyClassifier,
-    load_examples,
-    sentence_examples,
-    units,
-)
+from bot.safety.classifier import GENERAL, LABELS, SafetyClassifier, load_examples, units
 from bot.safety.language import ENGLISH, LanguageDetector
 from bot.safety.spec import load_spec
 
@@ -87,11 +80,6 @@ class SafetyRules(GraphComponent):
             "answer_first_confidence": 0.5,
             # Inverse regularisation strength of the learned check.
             "C": 4.0,
-            # Weight of the single sentences of clinical and general examples, trained beside
-            # the whole messages (0 = not used). 0.5 cut alarming-but-general questions treated
-            # as urgent (dev 11.4 -> 8.8 %) but lost urgent messages, a suicidal one among them
-            # (docs/safety.md), so it is off.
-            "sentence_weight": 0.0,
         }
 
     def __init__(
@@ -162,13 +150,9 @@ class SafetyRules(GraphComponent):
         """Fits the learned check on the safety examples and the NLU examples."""
         from bot.nlu.minilm import shared_encoder
 
-        examples = load_examples(self.safety_dir)
-        weight = float(self.config["sentence_weight"])
-        sentences = sentence_examples(examples) if weight > 0 else []
-        pairs = examples + sentences
+        pairs = load_examples(self.safety_dir)
         texts = [t for t, _ in pairs]
         labels = [label for _, label in pairs]
-        weights = [1.0] * len(examples) + [weight] * len(sentences)
         vectors = [shared_encoder().encode(texts)] if texts else []
         for message in training_data.intent_examples:
             intent, text = message.get(INTENT), message.get(TEXT)
@@ -177,14 +161,11 @@ class SafetyRules(GraphComponent):
                 continue
             texts.append(text)
             labels.append(_label_of(intent))
-            weights.append(1.0)
             vectors.append(dense[np.newaxis, :])
         if len(set(labels)) < len(LABELS):
             logger.warning("not enough safety examples: the rules work alone")
             return self._resource
-        self.classifier = SafetyClassifier.fit(
-            texts, labels, np.vstack(vectors), self.config["C"], weights
-        )
+        self.classifier = SafetyClassifier.fit(texts, labels, np.vstack(vectors), self.config["C"])
         with self._model_storage.write_to(self._resource) as directory:
             self.classifier.save(directory)
         return self._resource

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import MutableMapping
 
 # One thread per native pool in the server, set before numpy, tokenizers or onnxruntime load.
 # Their idle workers spin-wait after each call: measured under load (bench/load.py, 10 patients),
@@ -18,7 +19,7 @@ SERVER_THREAD_LIMITS = {
 }
 
 
-def limit_native_threads(environ: os._Environ[str] | dict[str, str] = os.environ) -> None:
+def limit_native_threads(environ: MutableMapping[str, str] = os.environ) -> None:
     """Apply :data:`SERVER_THREAD_LIMITS` where the operator has not chosen a value."""
     for name, value in SERVER_THREAD_LIMITS.items():
         environ.setdefault(name, value)

@@ -46,19 +46,6 @@ def load_examples(directory: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def sentence_examples(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Each sentence of the clinical and general messages of ``pairs``, under its message's
-    label. Messages are judged sentence by sentence too, and a fragment seen only inside whole
-    messages ("I've had it since I was a kid.") read alone like a report of something sudden.
-    Sentences of urgent messages are left out: which of them holds the emergency is unknown."""
-    return [
-        (sentence, label)
-        for text, label in pairs
-        if label != URGENT
-        for sentence in units(text)[1:]
-    ]
-
-
 @dataclass
 class SafetyClassifier:
     """Char n-gram vocabulary and idf, and the logistic regression's weights."""
@@ -71,12 +58,7 @@ class SafetyClassifier:
 
     @classmethod
     def fit(
-        cls,
-        texts: list[str],
-        labels: list[str],
-        embeddings: np.ndarray,
-        c: float = 4.0,
-        weights: list[float] | None = None,
+        cls, texts: list[str], labels: list[str], embeddings: np.ndarray, c: float = 4.0
     ) -> SafetyClassifier:
         from sklearn.linear_model import LogisticRegression
 
@@ -85,7 +67,7 @@ class SafetyClassifier:
         features = sp.hstack([sp.csr_matrix(embeddings), grams]).tocsr()
         model = LogisticRegression(
             C=c, max_iter=5000, class_weight="balanced", random_state=42
-        ).fit(features, labels, sample_weight=weights)
+        ).fit(features, labels)
         order = [list(model.classes_).index(label) for label in LABELS]
         return cls(
             vocabulary={str(k): int(v) for k, v in vectorizer.vocabulary_.items()},

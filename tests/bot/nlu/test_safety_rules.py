@@ -139,35 +139,6 @@ def test_safety_classifier_round_trips_through_plain_arrays(tmp_path):
     assert loaded.proba(texts, embeddings).sum(axis=1) == pytest.approx(np.ones(len(texts)))
 
 
-def test_sentences_of_clinical_and_general_examples_are_trained_beside_the_whole_message():
-    from bot.safety.classifier import sentence_examples
-
-    pairs = [
-        ("Is it riskier with asthma? I've had it since I was a kid.", "clinical"),
-        ("Where do I park? No rash, no swelling.", "general"),
-        ("Where do I park? My lips are swelling.", "urgent"),  # which sentence: unknown
-        ("does it hurt", "general"),  # one sentence: already a whole message
-    ]
-    assert sentence_examples(pairs) == [
-        ("Is it riskier with asthma?", "clinical"),
-        ("I've had it since I was a kid.", "clinical"),
-        ("Where do I park?", "general"),
-        ("No rash, no swelling.", "general"),
-    ]
-
-
-def test_sample_weights_reach_the_learned_check():
-    from bot.safety.classifier import SafetyClassifier
-
-    texts = ["i cant breathe", "how long does it take", "i take warfarin"] * 4
-    labels = ["urgent", "general", "clinical"] * 4
-    embeddings = np.random.default_rng(1).normal(size=(len(texts), 8))
-    even = SafetyClassifier.fit(texts, labels, embeddings)
-    light = SafetyClassifier.fit(texts, labels, embeddings, weights=[1.0, 0.05, 1.0] * 4)
-    general = labels.index("general")
-    assert light.proba(texts, embeddings)[general, 2] < even.proba(texts, embeddings)[general, 2]
-
-
 @pytest.mark.slow
 def test_safety_rules_create_train_persist_load(tmp_path):
     from rasa.engine.graph import ExecutionContext, GraphSchema

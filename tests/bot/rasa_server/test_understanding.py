@@ -164,8 +164,8 @@ def test_a_part_in_which_the_rules_read_an_emergency_makes_the_whole_message_urg
 
 @pytest.mark.parametrize("source", ["classifier", None])
 def test_a_part_only_the_classifiers_call_urgent_goes_to_a_person_after_the_answer(source):
-    # Read alone, "I work nights at the hospital" looked like a report to the classifiers; the
-    # whole message was judged sentence by sentence already and was not urgent.
+    # Read alone, "I work nights at the hospital" looked like a report to the classifiers,
+    # while the whole message, with its own safety check, was not urgent.
     fragment = "I work nights at the hospital so days are hard"
     answer = ("report_urgent_symptoms", 0.8, source) if source else ("report_urgent_symptoms", 0.8)
     nlu = FakeNlu({"do you have evening slots?": ("book_appointment", 0.9), fragment: answer})
@@ -180,12 +180,10 @@ def test_a_part_only_the_classifiers_call_urgent_goes_to_a_person_after_the_answ
 
 @pytest.mark.parametrize("whole", ["ask_side_effects", "nlu_fallback", "book_appointment"])
 def test_a_message_with_a_part_the_classifiers_call_urgent_never_gets_an_answer_alone(whole):
-    # Only one question besides it: no several-question answer, yet staff must read it.
+    # No topic found in the other part: no several-question answer, yet staff must read it.
     fragment = "my lips feel odd"
-    nlu = FakeNlu({"what are the side effects?": ("ask_side_effects", 0.9),
-                   fragment: ("report_urgent_symptoms", 0.7, "classifier")})  # fmt: skip
+    nlu = FakeNlu({fragment: ("report_urgent_symptoms", 0.7, "classifier")})  # other part: none
     message = parse(whole, 0.8, f"what are the side effects? {fragment}")
-    nlu.answers["what are the side effects?"] = ("nlu_fallback", 0.3)  # no topic at all
     refine(nlu, message, tracker())
     assert message["intent"]["name"] == "clinical_question"
     assert "questions" not in message
