@@ -83,11 +83,18 @@ class SafetyClassifier:
         # features, without building a sparse copy of the dense embeddings.
         width = embeddings.shape[1]
         scores = np.asarray(embeddings, dtype=np.float64) @ self.coef[:, :width].T
-        scores += np.asarray(vectorizer.transform(texts) @ self.coef[:, width:].T)
+        scores += np.asarray(vectorizer.transform(texts) @ self._gram_weights(width))
         scores += self.intercept
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
         return exp / exp.sum(axis=1, keepdims=True)
+
+    def _gram_weights(self, width: int) -> np.ndarray:
+        # Contiguous once: scipy copies a transposed view on every sparse product (~1 ms).
+        cached = getattr(self, "_gram_cache", None)
+        if cached is None or cached[0] is not self.coef or cached[1] != width:
+            self._gram_cache = (self.coef, width, np.ascontiguousarray(self.coef[:, width:].T))
+        return self._gram_cache[2]
 
     def _fitted_vectorizer(self):  # noqa: ANN202 - sklearn's type
         # Built once: constructing it from the vocabulary costs more than a prediction.

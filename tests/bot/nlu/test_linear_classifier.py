@@ -120,3 +120,15 @@ def test_block_by_block_scores_equal_the_stacked_features_product(parts):
     features = component._features(probe)
     stacked = softmax(np.asarray(features @ component.coef.T) + component.intercept)
     assert np.allclose(component.predict_proba(probe), stacked, atol=1e-12)
+
+
+def test_retraining_replaces_the_cached_sparse_weights(parts):
+    storage, resource, context = parts
+    component = LinearIntentClassifier.create({}, storage, resource, context)
+    component.train(_training_data())
+    probe = [_message(f"probe {name} again", vector) for name, vector in INTENTS.items()]
+    component.predict_proba(probe)  # fills the cache with the first weights
+    component.coef = component.coef * 2.0  # what a new training run puts there
+    features = component._features(probe)
+    stacked = softmax(np.asarray(features @ component.coef.T) + component.intercept)
+    assert np.allclose(component.predict_proba(probe), stacked, atol=1e-12)

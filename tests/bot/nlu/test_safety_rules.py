@@ -139,6 +139,24 @@ def test_safety_classifier_round_trips_through_plain_arrays(tmp_path):
     assert loaded.proba(texts, embeddings).sum(axis=1) == pytest.approx(np.ones(len(texts)))
 
 
+
+def test_safety_classifier_scores_equal_the_stacked_features_product():
+    import scipy.sparse as sp
+
+    from bot.safety.classifier import SafetyClassifier
+
+    texts = ["i cant breathe", "my face is swelling", "i take warfarin", "i am pregnant",
+             "how long does it take", "does it hurt"] * 3  # fmt: skip
+    labels = ["urgent", "urgent", "clinical", "clinical", "general", "general"] * 3
+    embeddings = np.random.default_rng(0).normal(size=(len(texts), 8))
+    model = SafetyClassifier.fit(texts, labels, embeddings)
+    model.proba(texts, embeddings)  # the cached weight block must not go stale or differ
+    features = sp.hstack([sp.csr_matrix(embeddings), model._fitted_vectorizer().transform(texts)])
+    scores = np.asarray(features @ model.coef.T) + model.intercept
+    expected = np.exp(scores - scores.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    assert np.allclose(model.proba(texts, embeddings), expected, atol=1e-12)
+
 @pytest.mark.slow
 def test_safety_rules_create_train_persist_load(tmp_path):
     from rasa.engine.graph import ExecutionContext, GraphSchema
