@@ -32,11 +32,15 @@ _LABELS_FILE = "labels.json"
 
 def _log_l2(matrix: sp.csr_matrix) -> sp.csr_matrix:
     """Sublinear counts, then unit length per row, so long messages don't dominate."""
-    matrix = sp.csr_matrix(matrix, dtype=np.float64)
-    matrix.data = np.log1p(np.abs(matrix.data))
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1))).ravel()
+    # On the stored values directly: scipy's multiply/sum/diags took 0.3 ms a message.
+    matrix = sp.csr_matrix(matrix, dtype=np.float64, copy=True)
+    matrix.sum_duplicates()
+    data = np.log1p(np.abs(matrix.data))
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=matrix.shape[0]))
     norms[norms == 0] = 1.0
-    return sp.diags(1.0 / norms) @ matrix
+    matrix.data = data / norms[rows]
+    return matrix
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:

@@ -83,11 +83,42 @@ class SafetyClassifier:
         # features, without building a sparse copy of the dense embeddings.
         width = embeddings.shape[1]
         scores = np.asarray(embeddings, dtype=np.float64) @ self.coef[:, :width].T
-        scores += np.asarray(vectorizer.transform(texts) @ self._gram_weights(width))
+        scores += np.asarray(self._tfidf(texts, vectorizer) @ self._gram_weights(width))
         scores += self.intercept
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
         return exp / exp.sum(axis=1, keepdims=True)
+
+    def _tfidf(self, texts: list[str], vectorizer) -> sp.csr_matrix:  # noqa: ANN001
+        """What ``vectorizer.transform(texts)`` returns (sublinear tf, idf, unit length), without
+        sklearn's per-call checks and matrix builds, which cost more than the counting."""
+        analyze = self._analyzer(vectorizer)
+        indptr, indices, values = [0], [], []
+        for text in texts:
+            counts: dict[int, int] = {}
+            for gram in analyze(text):
+                column = self.vocabulary.get(gram)
+                if column is not None:
+                    counts[column] = counts.get(column, 0) + 1
+            columns = np.fromiter(counts, dtype=np.int64, count=len(counts))
+            row = (np.log(np.fromiter(counts.values(), np.float64, len(counts))) + 1.0)
+            row *= self.idf[columns]
+            norm = np.sqrt(np.dot(row, row))
+            if norm > 0:
+                row /= norm
+            indices.append(columns)
+            values.append(row)
+            indptr.append(indptr[-1] + len(counts))
+        return sp.csr_matrix(
+            (np.concatenate(values) if values else np.zeros(0),
+             np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64), indptr),
+            shape=(len(texts), len(self.vocabulary)),
+        )  # fmt: skip
+
+    def _analyzer(self, vectorizer):  # noqa: ANN001, ANN202 - sklearn's callable
+        if getattr(self, "_analyze_cache", None) is None:
+            self._analyze_cache = vectorizer.build_analyzer()
+        return self._analyze_cache
 
     def _gram_weights(self, width: int) -> np.ndarray:
         # Contiguous once: scipy copies a transposed view on every sparse product (~1 ms).

@@ -82,11 +82,11 @@ class LanguageDetector:
         """The whole message's language, and any sentence that is not English."""
         main = self.language_of(text)
         other = main if main != ENGLISH else None
-        if other is None:
-            for sentence in _SENTENCE.split(text):
-                if sentence and sentence.strip():
-                    language = self.language_of(sentence)
-                    if language != ENGLISH:
-                        other = language
-                        break
+        sentences = [s for s in _SENTENCE.split(text) if s and s.strip()]
+        if other is None and len(sentences) > 1:  # one sentence: the message, judged above
+            for sentence in sentences:
+                language = self.language_of(sentence)
+                if language != ENGLISH:
+                    other = language
+                    break
         return LanguageGuess(main, other)

@@ -55,6 +55,18 @@ def test_sparse_rows_are_log_scaled_to_unit_length():
     assert scaled.toarray()[1].tolist() == [0, 0, 0]  # an empty row stays empty
 
 
+
+@pytest.mark.parametrize("rows", [1, 3, 7])
+def test_log_l2_equals_the_dense_formula_and_leaves_its_input_alone(rows):
+    counts = sp.random(rows, 50, density=0.2, format="csr", random_state=rows)
+    counts.data = np.round(counts.data * 5) + 1
+    before = counts.copy()
+    dense = np.log1p(counts.toarray())
+    norms = np.linalg.norm(dense, axis=1, keepdims=True)
+    expected = dense / np.where(norms == 0, 1.0, norms)
+    assert np.allclose(_log_l2(counts).toarray(), expected, atol=1e-12)
+    assert (counts != before).nnz == 0
+
 def test_create_train_persist_load_predicts_the_same(parts):
     storage, resource, context = parts
     config = LinearIntentClassifier.get_default_config()

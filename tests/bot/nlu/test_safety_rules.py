@@ -157,6 +157,25 @@ def test_safety_classifier_scores_equal_the_stacked_features_product():
     expected /= expected.sum(axis=1, keepdims=True)
     assert np.allclose(model.proba(texts, embeddings), expected, atol=1e-12)
 
+
+@pytest.mark.parametrize(
+    "texts",
+    [["i cant breathe since my botox", "how long does it take?"], ["", " ", "?!"],
+     ["¿Me duele la cabeza?", "我的脸肿了", "a" * 400], []],
+)  # fmt: skip
+def test_safety_classifier_char_grams_equal_sklearns_transform(texts):
+    from bot.safety.classifier import SafetyClassifier
+
+    train = ["i cant breathe", "my face is swelling", "i take warfarin", "i am pregnant",
+             "how long does it take", "does it hurt", "me duele", "脸肿了"] * 2  # fmt: skip
+    labels = ["urgent", "urgent", "clinical", "clinical", "general", "general"] * 2 + ["urgent"] * 4
+    model = SafetyClassifier.fit(train, labels, np.zeros((len(train), 4)))
+    vectorizer = model._fitted_vectorizer()
+    ours = model._tfidf(texts, vectorizer)
+    assert ours.shape == (len(texts), len(model.vocabulary))
+    if texts:
+        assert abs(ours - vectorizer.transform(texts)).max() < 1e-12
+
 @pytest.mark.slow
 def test_safety_rules_create_train_persist_load(tmp_path):
     from rasa.engine.graph import ExecutionContext, GraphSchema
