@@ -55,7 +55,7 @@ def test_development_set_urgent_messages_get_the_urgent_reply(dev, capsys):
 
 
 def test_development_set_personal_questions_reach_a_person(dev):
-    assert dev["clinical_answered_faq_alone"][0] <= 4
+    assert rate(dev, "clinical_answered_faq_alone") <= 0.01  # 4 of 529 on 2026-11-29
     assert rate(dev, "clinical_to_a_person") >= 0.9
 
 
