@@ -50,9 +50,10 @@ class Settings:
     production: bool = False
     # The MiniLM encoder exported to ONNX once (bot.nlu.minilm_export); rebuilt if missing.
     encoder_dir: Path = PROJECT_ROOT / ".cache" / "encoder"
-    # ONNX Runtime threads per MiniLM call. Training embeds thousands of texts (2 helps); the
-    # Rasa server sets 1, since a pool's idle workers spin and burn the core other patients need.
-    encoder_threads: int = 2
+    # ONNX Runtime threads per MiniLM call. One message at a time: 1 (a pool's idle workers spin
+    # and take the core other patients need; p95 in process 20 vs 25 ms with 2). Training embeds
+    # thousands of texts in batches, where 2 halve the time: its subprocess gets 2.
+    encoder_threads: int = 1
 
     @property
     def spool_dir(self) -> Path:
@@ -76,10 +77,10 @@ def _retention_days() -> int:
 
 
 def _encoder_threads() -> int:
-    """``CLINIC_ENCODER_THREADS`` (1 to 16), or 2."""
+    """``CLINIC_ENCODER_THREADS`` (1 to 16), or 1."""
     raw = os.environ.get("CLINIC_ENCODER_THREADS", "").strip()
     if not raw:
-        return 2
+        return 1
     if not raw.isdigit() or not 1 <= int(raw) <= 16:
         raise ValueError(f"CLINIC_ENCODER_THREADS must be a whole number from 1 to 16, not {raw!r}")
     return int(raw)

@@ -34,9 +34,9 @@ EMBEDDING_DIM = 384
 UNIT_VECTORS = "minilm_unit_vectors"
 # Embeddings kept for texts seen again (button payloads, "yes", "thanks", the same question).
 DEFAULT_CACHE_SIZE = 2048
-# ONNX Runtime threads per call when not given (Settings.encoder_threads: 2 for training, 1 in
-# the Rasa server, where idle pool threads spin and take the core other patients need).
-DEFAULT_THREADS = 2
+# ONNX Runtime threads per call when not given (Settings.encoder_threads: 1 for one message at a
+# time, where idle pool threads spin and take the core other patients need; 2 for training).
+DEFAULT_THREADS = 1
 
 __all__ = ["EMBEDDING_DIM", "UNIT_VECTORS", "MiniLMEncoder", "MiniLMFeaturizer", "shared_encoder"]
 

@@ -77,3 +77,8 @@ def test_cross_validation_uses_the_pipeline_settings_of_config_yml(tmp_path):
     assert (settings["analyzer"], settings["min_ngram"], settings["max_ngram"]) == (
         "char_wb", 2, 4)  # fmt: skip
     assert settings["C"] == 3.0
+
+
+def test_one_encoder_thread_by_default(monkeypatch):
+    monkeypatch.delenv("CLINIC_ENCODER_THREADS", raising=False)
+    assert load_settings().encoder_threads == 1  # one message at a time: a second thread spins

@@ -345,3 +345,12 @@ def test_an_empty_evaluation_is_all_zero():
         "safety_to_faq": 0,
         "fallbacks": 0,
     }
+
+
+def test_training_gets_two_encoder_threads_unless_the_operator_chose(monkeypatch):
+    from bot.maintain.training import _quiet_env
+
+    monkeypatch.delenv("CLINIC_ENCODER_THREADS", raising=False)
+    assert _quiet_env()["CLINIC_ENCODER_THREADS"] == "2"  # batches: two threads halve the time
+    monkeypatch.setenv("CLINIC_ENCODER_THREADS", "4")
+    assert _quiet_env()["CLINIC_ENCODER_THREADS"] == "4"
