@@ -10,7 +10,9 @@ parse with its safety check, may add:
   personal (clinical). ``actions/answers.py`` and ``actions/handoff.py`` answer each.
 - ``context``: when the classifier is unsure of a message, it is parsed again together with the
   patient's previous question (or, after a button, the answered topic's title); a confident FAQ
-  or admin topic from that replaces the unsure one.
+  or admin topic from that replaces the unsure one. A sure parse changes only for a short
+  question that points back ("how long do they last?" after the side effects): to the last
+  answer's topic, when the two questions read together are surer of it.
 
 Context never lowers safety: a message the safety layer judged urgent, clinical or in another
 language on its own words is left exactly as it is, a contextual parse is used only when it
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
@@ -44,6 +47,7 @@ from bot.intents import (
     URGENT_SYMPTOMS,
 )
 from bot.rasa_server.questions import MAX_QUESTIONS, split_questions
+from bot.reply import ANSWER, REPLY_METADATA_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +57,11 @@ UNSURE_BELOW = 0.5
 # What a parse of one question or of "previous question + this message" must reach to count.
 PART_MIN = 0.45
 CONTEXT_MIN = 0.45
+# Words that point back at the last answer ("how long do they last?", "is that common?"); not
+# "it", which patients use for the treatment itself ("does it hurt?").
+_BACK_REFERENCES = frozenset({"that", "those", "they", "them", "these"})
+BACK_REFERENCE_MAX_WORDS = 8
+_WORD = re.compile(r"[a-z']+")
 # Small talk the context may reinterpret when unsure ("and gym?" read as out of scope).
 _REINTERPRETABLE = ANSWERABLE | {NLU_FALLBACK, "out_of_scope", "affirm", "deny"}
 
@@ -205,13 +214,21 @@ def refine(parse_text: Any, parse: dict[str, Any], tracker: Any) -> None:
         return
     if name == CLINICAL or name not in _REINTERPRETABLE:
         return
-    if name != NLU_FALLBACK and confidence >= UNSURE_BELOW:
+    sure = name != NLU_FALLBACK and confidence >= UNSURE_BELOW
+    if sure and not refers_back(text):
         return
     before = previous_question(tracker)
     if not before:
         return
     combined = parse_text(f"{before} {text}")
     found, found_confidence = _intent(combined)
+    if sure and (
+        found == name or found != previous_topic(tracker) or found_confidence <= confidence
+    ):
+        # A sure parse changes only for a short question that points back at the last answer
+        # ("how long do they last?" after the side effects): when read with the previous
+        # question it is about that answer's topic. "Does that hurt?" keeps its own topic.
+        return
     if found in ANSWERABLE and found_confidence >= CONTEXT_MIN:
         parse["context"] = {"from_intent": name, "from_confidence": confidence}
         parse["intent"] = {"name": found, "confidence": found_confidence}
@@ -267,6 +284,23 @@ def _stays_urgent(parse: dict[str, Any]) -> bool:
     English intent classifier calls the part urgent."""
     safety = parse.get("safety") or {}
     return bool(safety.get("fired")) and safety.get("source") in ("rules", "error", "intent")
+
+
+def refers_back(text: str) -> bool:
+    """A short question with a word pointing at what was just said ("is that common?")."""
+    words = _WORD.findall(text.lower())
+    return len(words) <= BACK_REFERENCE_MAX_WORDS and any(w in _BACK_REFERENCES for w in words)
+
+
+def previous_topic(tracker: Any) -> str | None:
+    """The topic of the conversation's last vetted answer, if any."""
+    for event in reversed(list(tracker.events)):
+        if getattr(event, "type_name", "") != "bot":
+            continue
+        meta = (getattr(event, "metadata", None) or {}).get(REPLY_METADATA_KEY) or {}
+        if meta.get("kind") == ANSWER and meta.get("intent") in ANSWERABLE:
+            return meta["intent"]
+    return None
 
 
 def previous_question(tracker: Any) -> str | None:

@@ -24,6 +24,13 @@ def test_an_elliptical_follow_up_is_answered_in_context(servers):
     assert answers(say(servers, "and gym?", sender)) == ["ask_aftercare"]
 
 
+def test_a_follow_up_pointing_back_stays_on_the_last_answers_topic(servers):
+    sender = f"web-{uuid.uuid4().hex}"
+    assert answers(say(servers, "what are the side effects?", sender)) == ["ask_side_effects"]
+    # Alone, "how long do they last" reads as the treatment schedule.
+    assert answers(say(servers, "how long do they last", sender)) == ["ask_side_effects"]
+
+
 def test_two_questions_get_two_answers_in_order(servers):
     replies = say(servers, "how long does the appointment take and does it hurt?")
     assert answers(replies) == ["ask_session_length", "ask_injection_pain"]

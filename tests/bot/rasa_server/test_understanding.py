@@ -200,3 +200,55 @@ def test_one_topic_twice_is_not_two_questions():
 def test_previous_question_skips_the_current_turn_and_bot_events():
     bot = SimpleNamespace(type_name="bot", text="answer")
     assert previous_question(tracker(user("first"), bot, user("second"), bot)) == "second"
+
+
+def answered(topic: str):
+    return SimpleNamespace(
+        type_name="bot", metadata={"reply_metadata": {"kind": "answer", "intent": topic}}
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "refers"),
+    [("how long do they last", True), ("is that common?", True), ("do those go away?", True),
+     ("does it hurt?", False), ("what about the cost?", False), ("and gym?", False),
+     ("how long do they last and is there anything at all that I can do about them", False)],
+)  # fmt: skip
+def test_refers_back(text, refers):
+    from bot.rasa_server.understanding import refers_back
+
+    assert refers_back(text) is refers
+
+
+def test_a_sure_follow_up_pointing_back_takes_the_last_answers_topic():
+    before = "what are the side effects?"
+    nlu = FakeNlu({f"{before} how long do they last": ("ask_side_effects", 0.93)})
+    message = parse("ask_treatment_schedule", 0.75, "how long do they last")
+    history = tracker(user(before, "ask_side_effects"), answered("ask_side_effects"))
+    refine(nlu, message, history)
+    assert message["intent"] == {"name": "ask_side_effects", "confidence": 0.93}
+    assert message["context"] == {"from_intent": "ask_treatment_schedule", "from_confidence": 0.75}
+
+
+@pytest.mark.parametrize(
+    ("combined", "last_answer"),
+    [
+        (("ask_session_length", 0.6), "ask_session_length"),  # less sure than the message alone
+        (("ask_cost_insurance", 0.95), "ask_session_length"),  # not the last answer's topic
+        (("ask_injection_pain", 0.95), "ask_session_length"),  # the message's own topic
+    ],
+)
+def test_a_sure_follow_up_keeps_its_own_topic_otherwise(combined, last_answer):
+    before = "how long does a session take?"
+    nlu = FakeNlu({f"{before} does that hurt?": combined})
+    message = parse("ask_injection_pain", 0.9, "does that hurt?")
+    refine(nlu, message, tracker(user(before, "ask_session_length"), answered(last_answer)))
+    assert message["intent"] == {"name": "ask_injection_pain", "confidence": 0.9}
+    assert "context" not in message
+
+
+def test_a_sure_message_without_a_back_reference_is_not_parsed_again():
+    nlu = FakeNlu({})
+    message = parse("ask_cost_insurance", 0.9, "what about the cost?")
+    refine(nlu, message, tracker(user("does it hurt?"), answered("ask_injection_pain")))
+    assert nlu.asked == [] and message["intent"]["name"] == "ask_cost_insurance"
