@@ -189,10 +189,11 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         scipy copies a transposed view on every sparse product (about 1 ms a message)."""
         # Keyed on the weights object itself (not its id, which a new array may reuse).
         cached = getattr(self, "_sparse_cache", None)
-        if cached is None or cached[0] is not self.coef or cached[1] != (column, width):
-            block = np.ascontiguousarray(self.coef[:, column : column + width].T)
-            self._sparse_cache = (self.coef, (column, width), block)
-        return self._sparse_cache[2]
+        if cached is not None and cached[0] is self.coef and cached[1] == (column, width):
+            return cached[2]
+        block = np.ascontiguousarray(self.coef[:, column : column + width].T)
+        self._sparse_cache = (self.coef, (column, width), block)
+        return block
 
     @staticmethod
     def _dense_row(message: Message) -> np.ndarray | None:

@@ -61,6 +61,10 @@ CONTEXT_MIN = 0.45
 # "it", which patients use for the treatment itself ("does it hurt?").
 _BACK_REFERENCES = frozenset({"that", "those", "they", "them", "these"})
 BACK_REFERENCE_MAX_WORDS = 8
+# How much surer the two questions read together must be: the previous question's words pull
+# the combined parse towards its own topic, so being a little surer proves nothing.
+BACK_REFERENCE_MARGIN = 0.1
+SERIOUS_RISKS = "ask_serious_risks"
 _WORD = re.compile(r"[a-z']+")
 # Small talk the context may reinterpret when unsure ("and gym?" read as out of scope).
 _REINTERPRETABLE = ANSWERABLE | {NLU_FALLBACK, "out_of_scope", "affirm", "deny"}
@@ -215,7 +219,9 @@ def refine(parse_text: Any, parse: dict[str, Any], tracker: Any) -> None:
     if name == CLINICAL or name not in _REINTERPRETABLE:
         return
     sure = name != NLU_FALLBACK and confidence >= UNSURE_BELOW
-    if sure and not refers_back(text):
+    if sure and (name not in FAQ_INTENTS or name == SERIOUS_RISKS or not refers_back(text)):
+        # Admin questions go to staff, small talk stays small talk, and "are they dangerous?"
+        # keeps the serious-risks answer with its urgent button: only FAQ topics move.
         return
     before = previous_question(tracker)
     if not before:
@@ -223,7 +229,9 @@ def refine(parse_text: Any, parse: dict[str, Any], tracker: Any) -> None:
     combined = parse_text(f"{before} {text}")
     found, found_confidence = _intent(combined)
     if sure and (
-        found == name or found != previous_topic(tracker) or found_confidence <= confidence
+        found == name
+        or found != previous_topic(tracker)
+        or found_confidence < confidence + BACK_REFERENCE_MARGIN
     ):
         # A sure parse changes only for a short question that points back at the last answer
         # ("how long do they last?" after the side effects): when read with the previous
@@ -297,8 +305,11 @@ def previous_topic(tracker: Any) -> str | None:
     for event in reversed(list(tracker.events)):
         if getattr(event, "type_name", "") != "bot":
             continue
-        meta = (getattr(event, "metadata", None) or {}).get(REPLY_METADATA_KEY) or {}
-        if meta.get("kind") == ANSWER and meta.get("intent") in ANSWERABLE:
+        metadata = getattr(event, "metadata", None)
+        meta = metadata.get(REPLY_METADATA_KEY) if isinstance(metadata, dict) else None
+        if not isinstance(meta, dict) or meta.get("kind") != ANSWER:
+            continue
+        if meta.get("intent") in ANSWERABLE:
             return meta["intent"]
     return None
 

@@ -123,9 +123,11 @@ class SafetyClassifier:
     def _gram_weights(self, width: int) -> np.ndarray:
         # Contiguous once: scipy copies a transposed view on every sparse product (~1 ms).
         cached = getattr(self, "_gram_cache", None)
-        if cached is None or cached[0] is not self.coef or cached[1] != width:
-            self._gram_cache = (self.coef, width, np.ascontiguousarray(self.coef[:, width:].T))
-        return self._gram_cache[2]
+        if cached is not None and cached[0] is self.coef and cached[1] == width:
+            return cached[2]
+        block = np.ascontiguousarray(self.coef[:, width:].T)
+        self._gram_cache = (self.coef, width, block)
+        return block
 
     def _fitted_vectorizer(self):  # noqa: ANN202 - sklearn's type
         # Built once: constructing it from the vocabulary costs more than a prediction.

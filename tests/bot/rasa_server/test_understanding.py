@@ -252,3 +252,31 @@ def test_a_sure_message_without_a_back_reference_is_not_parsed_again():
     message = parse("ask_cost_insurance", 0.9, "what about the cost?")
     refine(nlu, message, tracker(user("does it hurt?"), answered("ask_injection_pain")))
     assert nlu.asked == [] and message["intent"]["name"] == "ask_cost_insurance"
+
+
+@pytest.mark.parametrize(
+    ("text", "own", "combined"),
+    [
+        ("yes that is fine", ("affirm", 0.91), ("ask_side_effects", 0.99)),  # small talk stays
+        ("no not that", ("deny", 0.99), ("ask_side_effects", 0.99)),
+        ("can i book them?", ("book_appointment", 0.6), ("ask_side_effects", 0.99)),  # staff
+        ("what do they cost", ("ask_cost_insurance", 0.6), ("ask_side_effects", 0.99)),
+        ("are they dangerous?", ("ask_serious_risks", 0.6), ("ask_side_effects", 0.99)),
+        ("how long do they last", ("ask_treatment_schedule", 0.9), ("ask_side_effects", 0.95)),
+    ],
+)  # fmt: skip
+def test_only_an_faq_topic_moves_and_only_for_a_clearly_surer_reading(text, own, combined):
+    before = "what are the side effects?"
+    nlu = FakeNlu({f"{before} {text}": combined})
+    message = parse(own[0], own[1], text)
+    refine(nlu, message, tracker(user(before, "ask_side_effects"), answered("ask_side_effects")))
+    assert message["intent"] == {"name": own[0], "confidence": own[1]}
+    assert "context" not in message
+
+
+@pytest.mark.parametrize("metadata", [None, {}, {"reply_metadata": "answer"}, "odd"])
+def test_previous_topic_skips_odd_bot_events(metadata):
+    from bot.rasa_server.understanding import previous_topic
+
+    odd = SimpleNamespace(type_name="bot", metadata=metadata)
+    assert previous_topic(tracker(answered("ask_aftercare"), odd)) == "ask_aftercare"
