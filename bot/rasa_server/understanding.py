@@ -10,9 +10,10 @@ parse with its safety check, may add:
   personal (clinical). ``actions/answers.py`` and ``actions/handoff.py`` answer each.
 - ``context``: when the classifier is unsure of a message, it is parsed again together with the
   patient's previous question (or, after a button, the answered topic's title); a confident FAQ
-  or admin topic from that replaces the unsure one. A sure parse changes only for a short
+  or admin topic from that replaces the unsure one. A sure parse changes only for a short FAQ
   question that points back ("how long do they last?" after the side effects): to the last
-  answer's topic, when the two questions read together are surer of it.
+  answer's topic, when the two questions read together are clearly surer of it (never small
+  talk, an admin question, which goes to staff, or the serious risks).
 
 Context never lowers safety: a message the safety layer judged urgent, clinical or in another
 language on its own words is left exactly as it is, a contextual parse is used only when it
