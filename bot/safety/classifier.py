@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-import yaml
 
 from bot.safety.spec import fold, load_spec
+from bot.yaml_files import read_yaml
 
 LABELS = ("urgent", "clinical", "general")
 URGENT, CLINICAL, GENERAL = LABELS
@@ -37,7 +37,7 @@ def load_examples(directory: Path) -> list[tuple[str, str]]:
     """(text, label) from ``directory/examples/*.yml`` and every category's must (not) fire."""
     pairs: list[tuple[str, str]] = []
     for path in sorted((directory / "examples").glob("*.yml")):
-        for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("messages", []):
+        for item in (read_yaml(path) or {}).get("messages", []):
             if item.get("expect") in LABELS and str(item.get("text") or "").strip():
                 pairs.append((str(item["text"]), item["expect"]))
     for category in load_spec(directory).categories.values():
@@ -60,20 +60,19 @@ class SafetyClassifier:
     def fit(
         cls, texts: list[str], labels: list[str], embeddings: np.ndarray, c: float = 4.0
     ) -> SafetyClassifier:
-        from sklearn.linear_model import LogisticRegression
+        from bot.nlu.block_logistic import DenseSparseFeatures, fit_multinomial
 
         vectorizer = _vectorizer()
         grams = vectorizer.fit_transform(texts)
-        features = sp.hstack([sp.csr_matrix(embeddings), grams]).tocsr()
-        model = LogisticRegression(
-            C=c, max_iter=5000, class_weight="balanced", random_state=42
-        ).fit(features, labels)
-        order = [list(model.classes_).index(label) for label in LABELS]
+        # sklearn's LogisticRegression(C=c, max_iter=5000, class_weight="balanced"), fitted
+        # on the two blocks without stacking them (bot.nlu.block_logistic: the same model).
+        model = fit_multinomial(DenseSparseFeatures(embeddings, grams), labels, c, 5000)
+        order = [model.classes.index(label) for label in LABELS]
         return cls(
             vocabulary={str(k): int(v) for k, v in vectorizer.vocabulary_.items()},
             idf=np.asarray(vectorizer.idf_),
-            coef=np.asarray(model.coef_)[order],
-            intercept=np.asarray(model.intercept_)[order],
+            coef=model.coef[order],
+            intercept=model.intercept[order],
         )
 
     def proba(self, texts: list[str], embeddings: np.ndarray) -> np.ndarray:

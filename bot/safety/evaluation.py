@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bot.config import PROJECT_ROOT
 from bot.intents import (
     ADMIN_INTENTS,
@@ -23,6 +21,7 @@ from bot.intents import (
     REQUEST_HUMAN,
     URGENT_SYMPTOMS,
 )
+from bot.yaml_files import read_yaml
 
 DEVELOPMENT_DIR = Path("data") / "eval" / "safety"  # dev*.yml: read and tuned on
 SEALED_DIR = Path("data") / "eval" / "sealed"  # safety_*.yml: never read, figures only
@@ -125,7 +124,7 @@ def _lang(row: Scored) -> str:
 
 
 def load_set(path: Path) -> list[dict[str, Any]]:
-    return list((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("messages") or [])
+    return list((read_yaml(path) or {}).get("messages") or [])
 
 
 def load_agent(model_path: Path) -> Any:

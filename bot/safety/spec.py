@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from bot.config import PROJECT_ROOT
+from bot.yaml_files import read_yaml
 
 SAFETY_DIR = PROJECT_ROOT / "data" / "safety"
 PLACEHOLDER = "PLACEHOLDER"
@@ -131,7 +132,7 @@ def _signed(review: dict[str, Any] | None) -> tuple[str, str | None]:
 
 
 def load_category(path: Path) -> Category:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     reviewer, reviewed_on = _signed(raw.get("review"))
     patterns = {str(k): [str(p) for p in v or []] for k, v in (raw.get("patterns") or {}).items()}
     return Category(
@@ -164,7 +165,7 @@ def load_spec(directory: Path = SAFETY_DIR) -> SafetySpec:
     phrases_path = directory / "phrases.yml"
     substrings: list[tuple[str, str]] = []
     if phrases_path.exists():
-        phrases = yaml.safe_load(phrases_path.read_text(encoding="utf-8")) or {}
+        phrases = read_yaml(phrases_path) or {}
         for name, by_language in (phrases.get("red_flag_phrases") or {}).items():
             if name not in categories:
                 raise ValueError(f"phrases.yml names an unknown category {name!r}")

@@ -75,6 +75,43 @@ def test_cache_is_bounded(tmp_path):
     assert list(small._cache) == ["two", "three"]
 
 
+@pytest.mark.parametrize(
+    ("lengths", "batch_size", "expected"),
+    [
+        ([], 32, []),
+        ([7], 32, [(0, 1)]),
+        ([6, 6, 7, 7], 32, [(0, 4)]),  # about one length: one call
+        # A whole message beside its short sentences: padding them to it costs more than a call.
+        ([8, 9, 10, 60], 32, [(0, 3), (3, 4)]),
+        ([5, 5, 5, 5, 5], 2, [(0, 1), (1, 3), (3, 5)]),  # never more than batch_size
+        ([10, 10, 40, 41, 120], 32, [(0, 2), (2, 4), (4, 5)]),
+    ],
+)
+def test_length_batches_cut_where_padding_would_cost_more_than_a_call(
+    lengths, batch_size, expected
+):
+    from bot.nlu.minilm import length_batches
+
+    cuts = length_batches(lengths, batch_size)
+    assert [(c.start, c.stop) for c in cuts] == expected
+
+
+def test_each_distinct_text_is_embedded_once_and_like_on_its_own(monkeypatch):
+    from bot.nlu.minilm import MiniLMEncoder
+
+    encoder = MiniLMEncoder(shared_encoder_file(), cache_size=0)
+    rows: list[int] = []
+    real = encoder._session_run
+    monkeypatch.setattr(encoder, "_session_run", lambda i, m: rows.append(len(i)) or real(i, m))
+    long = "so i had my third round on thursday and everything went fine, " * 4
+    texts = ["does it hurt", long, "does it hurt", "can i drive after", long]
+    vectors = encoder.encode(texts)
+    assert sum(rows) == 3 and len(rows) == 2  # two distinct short texts together, the long alone
+    assert np.array_equal(vectors[0], vectors[2]) and np.array_equal(vectors[1], vectors[4])
+    alone = np.vstack([encoder._run([t]) for t in texts])
+    assert np.abs(vectors - alone).max() < 1e-5
+
+
 @pytest.mark.parametrize("threads", ["1", "3"])
 def test_the_shared_encoder_uses_the_threads_of_the_settings(monkeypatch, threads):
     from bot.nlu import minilm
