@@ -162,6 +162,11 @@ class SafetyRules(GraphComponent):
             texts.append(text)
             labels.append(_label_of(intent))
             vectors.append(dense[np.newaxis, :])
+        sentences = general_sentences(texts[len(pairs) :], labels[len(pairs) :])
+        if sentences:
+            texts += sentences
+            labels += [GENERAL] * len(sentences)
+            vectors.append(shared_encoder().encode(sentences))
         if len(set(labels)) < len(LABELS):
             logger.warning("not enough safety examples: the rules work alone")
             return self._resource
@@ -193,7 +198,7 @@ class SafetyRules(GraphComponent):
         doc = self.detector.parse(text)
         guess = self.languages.guess(text)
         probabilities = self._probabilities(message, text)
-        p_urgent = float(probabilities[0]) if probabilities is not None else None
+        p_urgent = float(probabilities[0, 0]) if probabilities is not None else None
         base = {
             "fired": True,
             "original_intent": predicted,
@@ -201,7 +206,7 @@ class SafetyRules(GraphComponent):
             "language": guess.other_language or ENGLISH,
             "urgent_probability": None if p_urgent is None else round(p_urgent, 4),
             "clinical_probability": (
-                None if probabilities is None else round(float(probabilities[1]), 4)
+                None if probabilities is None else round(float(probabilities[1, 1]), 4)
             ),
         }
         match = self.detector.urgent(doc)
@@ -268,13 +273,16 @@ class SafetyRules(GraphComponent):
             where = {"matched": clinical.phrase, "clause": clinical.clause}
             return {"source": "rules", "rule": clinical.rule, **where}
         if probabilities is not None and (
-            float(probabilities[0] + probabilities[1]) >= self.config["clinical_threshold"]
+            float(probabilities[1, 0] + probabilities[1, 1]) >= self.config["clinical_threshold"]
         ):
             return {"source": "classifier", "rule": "learned check (clinical)"}
         return None
 
     def _probabilities(self, message: Message, text: str) -> np.ndarray | None:
-        """[urgent, clinical, general] of the most urgent unit (message or sentence)."""
+        """Two rows of [urgent, clinical, general]: the most urgent unit's (message or sentence),
+        then the most personal unit's (highest urgent + clinical). Every sentence is judged for
+        both: "are people on immunosuppressants allowed? I'm on methotrexate" is personal in its
+        second sentence, and the first, most urgent one, said nothing of it."""
         if self.classifier is None:
             return None
         from bot.nlu.minilm import UNIT_VECTORS, shared_encoder
@@ -286,7 +294,25 @@ class SafetyRules(GraphComponent):
             # here): embed all units in one batch.
             vectors = shared_encoder().encode(pieces)
         rows = self.classifier.proba(pieces, np.asarray(vectors))
-        return rows[int(np.argmax(rows[:, 0]))]
+        most_urgent = int(np.argmax(rows[:, 0]))
+        most_personal = int(np.argmax(rows[:, 0] + rows[:, 1]))
+        return rows[[most_urgent, most_personal]]
+
+
+def general_sentences(texts: list[str], labels: list[str]) -> list[str]:
+    """The sentences of the general messages among the intent examples, as examples of their own.
+
+    The check also judges each sentence of a message alone, and without these a lone "I have to
+    pick the kids up at 3." read like the first-person narratives of the urgent examples (on a
+    new development set, 9 of 175 booking and FAQ questions got the urgent reply). Only the
+    intent examples' (plain questions and requests): the sentences of the safety examples'
+    general messages (history, hearsay, alarming questions) sit too close to reports, and adding
+    them cost indirect suicidal messages. A sentence of an urgent or personal message may be
+    neither, so none of those."""
+    return list(dict.fromkeys(
+        sentence for text, label in zip(texts, labels, strict=True) if label == GENERAL
+        for sentence in units(text)[1:]
+    ))  # fmt: skip
 
 
 def _next_answerable(message: Message, skip: str, minimum: float = 0.2) -> str | None:

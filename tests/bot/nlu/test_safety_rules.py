@@ -311,3 +311,55 @@ def test_an_urgent_intent_is_overruled_only_when_rules_and_learned_check_agree(
     assert (message.get("safety") or {}).get("source") == source or (
         source is None and not message.get("safety")["fired"]
     )
+
+
+@pytest.mark.parametrize(
+    ("texts", "labels", "expected"),
+    [
+        ([], [], []),
+        (["how long does it take?"], ["general"], []),  # one sentence: the message itself
+        (["I have to pick the kids up at 3. Will I be done by then?"], ["general"],
+         ["I have to pick the kids up at 3.", "Will I be done by then?"]),
+        # Sentences of urgent or personal messages are not examples of anything on their own.
+        (["Had my shots on Monday. Now I can't swallow."], ["urgent"], []),
+        (["I take propranolol. Can I still have it?"], ["clinical"], []),
+        (["Hi. Where do I park?", "Hi. How much is it?"], ["general", "general"],
+         ["Hi.", "Where do I park?", "How much is it?"]),  # each sentence once
+    ],
+)  # fmt: skip
+def test_the_learned_check_also_learns_the_sentences_of_general_messages(texts, labels, expected):
+    from bot.nlu.safety_rules import general_sentences
+
+    assert general_sentences(texts, labels) == expected
+
+
+def test_the_urgent_and_the_personal_judgement_each_take_their_own_sentence(tmp_path):
+    """The most urgent unit decides urgency; the most personal one (urgent + clinical) decides
+    the handoff, so a personal second sentence is not hidden by a general first one."""
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.minilm import UNIT_VECTORS
+    from bot.nlu.safety_rules import SafetyRules
+
+    rows = np.array([[0.30, 0.10, 0.60],   # the whole message
+                     [0.40, 0.05, 0.55],   # the first sentence: the most urgent
+                     [0.05, 0.80, 0.15]])  # the second: the most personal
+    seen: list[list[str]] = []
+
+    class Classifier:  # the learned check's interface, with fixed answers
+        def proba(self, texts: list[str], embeddings: np.ndarray) -> np.ndarray:
+            seen.append(texts)
+            return rows
+
+    context = ExecutionContext(GraphSchema({}), "test")
+    component = SafetyRules.create({}, LocalModelStorage(tmp_path), Resource("s"), context)
+    component.classifier = Classifier()
+    text = "are people on immunosuppressants allowed? I'm on methotrexate"
+    message = Message(data={TEXT: text, UNIT_VECTORS: np.zeros((3, 384))})
+    chosen = component._probabilities(message, text)
+    assert seen == [[text, "are people on immunosuppressants allowed?", "I'm on methotrexate"]]
+    assert np.array_equal(chosen, rows[[1, 2]])
