@@ -68,6 +68,8 @@ def fit_multinomial(
     from sklearn.linear_model._logistic import _logistic_regression_path
 
     targets = np.asarray(labels)
+    if len(targets) != features.shape[0]:
+        raise ValueError(f"{features.shape[0]} rows of features but {len(targets)} labels")
     classes = np.unique(targets)
     if len(classes) < 3:
         raise ValueError("fit_multinomial needs three or more classes (sklearn fits two as one)")

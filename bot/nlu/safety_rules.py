@@ -154,15 +154,19 @@ class SafetyRules(GraphComponent):
         texts = [t for t, _ in pairs]
         labels = [label for _, label in pairs]
         vectors = [shared_encoder().encode(texts)] if texts else []
+        intent_examples = []
         for message in training_data.intent_examples:
             intent, text = message.get(INTENT), message.get(TEXT)
             dense = _sentence_vector(message)
             if not intent or not text or dense is None:
                 continue
+            intent_examples.append((intent, text))
             texts.append(text)
             labels.append(_label_of(intent))
             vectors.append(dense[np.newaxis, :])
-        sentences = general_sentences(texts[len(pairs) :], labels[len(pairs) :])
+        sentences = general_sentences(
+            intent_examples, {t for t, label in zip(texts, labels, strict=True) if label != GENERAL}
+        )
         if sentences:
             texts += sentences
             labels += [GENERAL] * len(sentences)
@@ -299,19 +303,20 @@ class SafetyRules(GraphComponent):
         return rows[[most_urgent, most_personal]]
 
 
-def general_sentences(texts: list[str], labels: list[str]) -> list[str]:
-    """The sentences of the general messages among the intent examples, as examples of their own.
+def general_sentences(examples: list[tuple[str, str]], not_general: set[str]) -> list[str]:
+    """The sentences of FAQ and admin examples (intent, text) of several sentences, as general
+    examples of their own, except any that is itself an urgent or clinical example.
 
     The check also judges each sentence of a message alone, and without these a lone "I have to
     pick the kids up at 3." read like the first-person narratives of the urgent examples (on a
-    new development set, 9 of 175 booking and FAQ questions got the urgent reply). Only the
-    intent examples' (plain questions and requests): the sentences of the safety examples'
-    general messages (history, hearsay, alarming questions) sit too close to reports, and adding
-    them cost indirect suicidal messages. A sentence of an urgent or personal message may be
-    neither, so none of those."""
+    new development set, 9 of 175 booking and FAQ questions got the urgent reply). Only plain
+    questions and requests: the sentences of the safety examples' general messages (history,
+    hearsay, alarming questions) sit too close to reports, and adding them cost indirect suicidal
+    messages; small talk and requests for a person may carry a report ("I need a person. I
+    can't see properly."), and a sentence of an urgent or personal message may be neither."""
     return list(dict.fromkeys(
-        sentence for text, label in zip(texts, labels, strict=True) if label == GENERAL
-        for sentence in units(text)[1:]
+        sentence for intent, text in examples if intent in FAQ_INTENTS | ADMIN_INTENTS
+        for sentence in units(text)[1:] if sentence not in not_general
     ))  # fmt: skip
 
 

@@ -42,9 +42,26 @@ def test_the_same_model_as_sklearn_on_the_stacked_blocks(rows, classes, c, seed)
     assert np.allclose(fitted.intercept, reference.intercept_, atol=1e-8)
 
 
+def test_the_same_model_as_sklearn_with_unbalanced_classes_and_float32_embeddings():
+    """Class weights matter here (480/90/30): an unweighted fit differs by far more."""
+    dense, sparse, _ = _data(600, 3, 4)
+    labels = ["general"] * 480 + ["clinical"] * 90 + ["urgent"] * 30
+    dense = dense.astype(np.float32)
+    reference = LogisticRegression(C=4.0, max_iter=5000, class_weight="balanced", random_state=42)
+    reference.fit(sp.hstack([sp.csr_matrix(dense), sparse]).tocsr(), labels)
+    fitted = fit_multinomial(DenseSparseFeatures(dense, sparse), labels, 4.0, 5000)
+    # Equal to the optimiser's tolerance (the products are summed in another order).
+    assert np.allclose(fitted.coef, reference.coef_, atol=1e-5)
+    unweighted = LogisticRegression(C=4.0, max_iter=5000, random_state=42)
+    unweighted.fit(sp.hstack([sp.csr_matrix(dense), sparse]).tocsr(), labels)
+    assert np.abs(unweighted.coef_ - reference.coef_).max() > 0.01
+
+
 def test_two_classes_and_mismatched_blocks_are_refused():
     dense, sparse, labels = _data(40, 2, 3)
     with pytest.raises(ValueError, match="three or more"):
         fit_multinomial(DenseSparseFeatures(dense, sparse), labels, 1.0, 100)
     with pytest.raises(ValueError, match="same rows"):
         DenseSparseFeatures(dense[:10], sparse)
+    with pytest.raises(ValueError, match="labels"):
+        fit_multinomial(DenseSparseFeatures(dense, sparse), labels[:-1] + ["c"] * 0, 1.0, 100)

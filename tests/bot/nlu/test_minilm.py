@@ -144,3 +144,17 @@ def test_onnx_embeddings_match_tensorflow_on_the_heldout_messages():
     print(f"\nONNX vs TensorFlow on {len(texts)} held-out messages: "
           f"cosine min {similarity.min():.6f}, mean {similarity.mean():.6f}")
     assert similarity.min() >= MIN_COSINE
+
+
+def test_repeated_texts_with_the_cache_on_are_embedded_once_and_then_remembered(monkeypatch):
+    from bot.nlu.minilm import MiniLMEncoder
+
+    encoder = MiniLMEncoder(shared_encoder_file(), cache_size=10)
+    rows: list[int] = []
+    real = encoder._session_run
+    monkeypatch.setattr(encoder, "_session_run", lambda i, m: rows.append(len(i)) or real(i, m))
+    first = encoder.encode(["does it hurt", "where do i park", "does it hurt"])
+    assert sum(rows) == 2 and list(encoder._cache) == ["does it hurt", "where do i park"]
+    again = encoder.encode(["where do i park", "does it hurt"])
+    assert sum(rows) == 2  # both from the cache
+    assert np.array_equal(again, first[[1, 0]])

@@ -314,23 +314,28 @@ def test_an_urgent_intent_is_overruled_only_when_rules_and_learned_check_agree(
 
 
 @pytest.mark.parametrize(
-    ("texts", "labels", "expected"),
+    ("examples", "not_general", "expected"),
     [
-        ([], [], []),
-        (["how long does it take?"], ["general"], []),  # one sentence: the message itself
-        (["I have to pick the kids up at 3. Will I be done by then?"], ["general"],
-         ["I have to pick the kids up at 3.", "Will I be done by then?"]),
-        # Sentences of urgent or personal messages are not examples of anything on their own.
-        (["Had my shots on Monday. Now I can't swallow."], ["urgent"], []),
-        (["I take propranolol. Can I still have it?"], ["clinical"], []),
-        (["Hi. Where do I park?", "Hi. How much is it?"], ["general", "general"],
-         ["Hi.", "Where do I park?", "How much is it?"]),  # each sentence once
+        ([], set(), []),
+        ([("ask_session_length", "how long does it take?")], set(), []),  # one sentence
+        ([("ask_session_length", "I have to pick the kids up at 3. Will I be done by then?")],
+         set(), ["I have to pick the kids up at 3.", "Will I be done by then?"]),
+        # Sentences of urgent, personal, small-talk or person-please messages are left out.
+        ([("report_urgent_symptoms", "Had my shots on Monday. Now I can't swallow.")], set(), []),
+        ([("clinical_question", "I take propranolol. Can I still have it?")], set(), []),
+        ([("request_human", "I need a person. I can't see properly.")], set(), []),
+        ([("book_appointment", "Hi. Where do I park?"), ("ask_cost_insurance", "Hi. How much?")],
+         set(), ["Hi.", "Where do I park?", "How much?"]),  # each sentence once
+        ([("book_appointment", "Please cancel. I can't see properly.")],
+         {"I can't see properly."}, ["Please cancel."]),  # itself an urgent or clinical example
     ],
 )  # fmt: skip
-def test_the_learned_check_also_learns_the_sentences_of_general_messages(texts, labels, expected):
+def test_the_learned_check_also_learns_the_sentences_of_general_messages(
+    examples, not_general, expected
+):
     from bot.nlu.safety_rules import general_sentences
 
-    assert general_sentences(texts, labels) == expected
+    assert general_sentences(examples, not_general) == expected
 
 
 def test_the_urgent_and_the_personal_judgement_each_take_their_own_sentence(tmp_path):
@@ -363,3 +368,36 @@ def test_the_urgent_and_the_personal_judgement_each_take_their_own_sentence(tmp_
     chosen = component._probabilities(message, text)
     assert seen == [[text, "are people on immunosuppressants allowed?", "I'm on methotrexate"]]
     assert np.array_equal(chosen, rows[[1, 2]])
+
+
+@pytest.mark.parametrize(
+    ("urgent", "personal", "intent"),
+    [
+        ([0.30, 0.10, 0.60], [0.05, 0.80, 0.15], "clinical_question"),  # personal 2nd sentence
+        ([0.30, 0.10, 0.60], [0.05, 0.20, 0.75], "ask_eligibility"),  # nothing personal
+        ([0.90, 0.05, 0.05], [0.05, 0.80, 0.15], "report_urgent_symptoms"),
+    ],
+)
+def test_each_sentence_can_make_the_message_personal_or_urgent(tmp_path, urgent, personal, intent):
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.minilm import UNIT_VECTORS
+    from bot.nlu.safety_rules import SafetyRules
+
+    class Classifier:  # the learned check's interface, with fixed answers per sentence
+        def proba(self, texts: list[str], embeddings: np.ndarray) -> np.ndarray:
+            return np.array([[0.02, 0.03, 0.95], urgent, personal])
+
+    context = ExecutionContext(GraphSchema({}), "test")
+    component = SafetyRules.create({}, LocalModelStorage(tmp_path), Resource("s"), context)
+    component.classifier = Classifier()
+    text = "who can have botox? my sister has it"  # no red-flag or clinical rule fires
+    assert component.detector.urgent(text) is None and component.detector.clinical(text) is None
+    message = Message(data={TEXT: text, UNIT_VECTORS: np.zeros((3, 384)),
+                            "intent": {"name": "ask_eligibility", "confidence": 0.9}})  # fmt: skip
+    component.process([message])
+    assert message.get("intent")["name"] == intent
