@@ -57,16 +57,18 @@ def test_development_set_urgent_messages_get_the_urgent_reply(dev, capsys):
 
 
 def test_development_set_personal_questions_reach_a_person(dev):
-    assert rate(dev, "clinical_answered_faq_alone") <= 0.02  # 9 of 649 on 2026-11-29
+    # 5 of 649 on 2026-11-29 evening (9 before the personal judgement took its own sentence).
+    assert rate(dev, "clinical_answered_faq_alone") <= 0.012
     assert rate(dev, "clinical_to_a_person") >= 0.9
 
 
 def test_development_set_alarming_general_questions_stay_general(dev):
     # dev6-dev9 (admin statements, complaints, carers naming long-standing impairments) raised
-    # both rates when they were added: 22 % and 33 % on 2026-11-29. The class is a known limit
-    # (docs/safety.md): these floors only stop it from getting worse.
-    assert rate(dev, "alarming_general_treated_urgent") <= 0.25
-    assert rate(dev, "general_treated_urgent") <= 0.36
+    # both rates when they were added: 22 % and 33 % on 2026-11-29; 22 % and 30 % once the
+    # learned check also learned the sentences of FAQ and admin examples. The class is a known
+    # limit (docs/safety.md): these floors only stop it from getting worse.
+    assert rate(dev, "alarming_general_treated_urgent") <= 0.24
+    assert rate(dev, "general_treated_urgent") <= 0.32
 
 
 def test_sealed_sets_print_their_figures_and_hold_the_floor(sealed, capsys):

@@ -309,11 +309,12 @@ def general_sentences(examples: list[tuple[str, str]], not_general: set[str]) ->
 
     The check also judges each sentence of a message alone, and without these a lone "I have to
     pick the kids up at 3." read like the first-person narratives of the urgent examples (on a
-    new development set, 9 of 175 booking and FAQ questions got the urgent reply). Only plain
-    questions and requests: the sentences of the safety examples' general messages (history,
-    hearsay, alarming questions) sit too close to reports, and adding them cost indirect suicidal
-    messages; small talk and requests for a person may carry a report ("I need a person. I
-    can't see properly."), and a sentence of an urgent or personal message may be neither."""
+    new development set, this check gave 9 of 175 booking and FAQ questions the urgent reply;
+    5 with these). Only plain questions and requests: the sentences of the safety examples'
+    general messages (history, hearsay, alarming questions) sit too close to reports, and adding
+    them cost indirect suicidal messages; small talk and requests for a person may carry a
+    report ("I need a person. I can't see properly."), and a sentence of an urgent or personal
+    message may be neither."""
     return list(dict.fromkeys(
         sentence for intent, text in examples if intent in FAQ_INTENTS | ADMIN_INTENTS
         for sentence in units(text)[1:] if sentence not in not_general
