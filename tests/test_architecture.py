@@ -15,7 +15,7 @@ ALLOWED = {
     "bot.db": set(),
     "bot.content": {"bot.db", "bot.intents"},
     "bot.cases": {"bot.config", "bot.content", "bot.db", "bot.reply"},
-    "bot.safety": {"bot.config", "bot.intents"},
+    "bot.safety": {"bot.config", "bot.intents", "bot.yaml_files"},
     "bot.nlu": {"bot.config", "bot.intents", "bot.safety", "bot.rasa_server"},
     "bot.rasa_server": {
         "bot.cases",

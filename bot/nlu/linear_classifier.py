@@ -24,7 +24,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDE
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.block_logistic import DenseSparseFeatures, fit_multinomial
+from bot.safety.block_logistic import DenseSparseFeatures, fit_multinomial
 
 logger = logging.getLogger(__name__)
 

@@ -60,12 +60,12 @@ class SafetyClassifier:
     def fit(
         cls, texts: list[str], labels: list[str], embeddings: np.ndarray, c: float = 4.0
     ) -> SafetyClassifier:
-        from bot.nlu.block_logistic import DenseSparseFeatures, fit_multinomial
+        from bot.safety.block_logistic import DenseSparseFeatures, fit_multinomial
 
         vectorizer = _vectorizer()
         grams = vectorizer.fit_transform(texts)
         # sklearn's LogisticRegression(C=c, max_iter=5000, class_weight="balanced"), fitted
-        # on the two blocks without stacking them (bot.nlu.block_logistic: the same model).
+        # on the two blocks without stacking them (bot.safety.block_logistic: the same model).
         model = fit_multinomial(DenseSparseFeatures(embeddings, grams), labels, c, 5000)
         order = [model.classes.index(label) for label in LABELS]
         return cls(

@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
-from bot.nlu.block_logistic import DenseSparseFeatures, fit_multinomial
+from bot.safety.block_logistic import DenseSparseFeatures, fit_multinomial
 
 
 def _data(rows: int, classes: int, seed: int) -> tuple[np.ndarray, sp.csr_matrix, list[str]]:
