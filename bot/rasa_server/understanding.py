@@ -11,9 +11,10 @@ parse with its safety check, may add:
 - ``context``: when the classifier is unsure of a message, it is parsed again together with the
   patient's previous question (or, after a button, the answered topic's title); a confident FAQ
   or admin topic from that replaces the unsure one. A sure parse changes only for a short FAQ
-  question that points back ("how long do they last?" after the side effects): to the last
-  answer's topic, when the two questions read together are clearly surer of it (never small
-  talk, an admin question, which goes to staff, or the serious risks).
+  question that reads as part of the previous one ("how long do they last?" after the side
+  effects, "for how long?" after "how often do I need it?"), when the two read together are
+  clearly surer of another topic (never small talk, an admin question, which goes to staff, or
+  the serious risks).
 
 Context never lowers safety: a message the safety layer judged urgent, clinical or in another
 language on its own words is left exactly as it is, a contextual parse is used only when it
@@ -48,7 +49,6 @@ from bot.intents import (
     URGENT_SYMPTOMS,
 )
 from bot.rasa_server.questions import MAX_QUESTIONS, split_questions
-from bot.reply import ANSWER, REPLY_METADATA_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -58,13 +58,11 @@ UNSURE_BELOW = 0.5
 # What a parse of one question or of "previous question + this message" must reach to count.
 PART_MIN = 0.45
 CONTEXT_MIN = 0.45
-# Words that point back at the last answer ("how long do they last?", "is that common?"); not
-# "it", which patients use for the treatment itself ("does it hurt?").
-_BACK_REFERENCES = frozenset({"that", "those", "they", "them", "these"})
-BACK_REFERENCE_MAX_WORDS = 8
+# A sure parse of a question this short may be part of the previous one ("for how long?").
+SHORT_MAX_WORDS = 8
 # How much surer the two questions read together must be: the previous question's words pull
 # the combined parse towards its own topic, so being a little surer proves nothing.
-BACK_REFERENCE_MARGIN = 0.1
+SURE_MARGIN = 0.1
 SERIOUS_RISKS = "ask_serious_risks"
 _WORD = re.compile(r"[a-z']+")
 # Small talk the context may reinterpret when unsure ("and gym?" read as out of scope).
@@ -220,9 +218,9 @@ def refine(parse_text: Any, parse: dict[str, Any], tracker: Any) -> None:
     if name == CLINICAL or name not in _REINTERPRETABLE:
         return
     sure = name != NLU_FALLBACK and confidence >= UNSURE_BELOW
-    if sure and (name not in FAQ_INTENTS or name == SERIOUS_RISKS or not refers_back(text)):
+    if sure and (name not in FAQ_INTENTS or name == SERIOUS_RISKS or not is_short(text)):
         # Admin questions go to staff, small talk stays small talk, and "are they dangerous?"
-        # keeps the serious-risks answer with its urgent button: only FAQ topics move.
+        # keeps the serious-risks answer with its urgent button: only short FAQ questions move.
         return
     before = previous_question(tracker)
     if not before:
@@ -231,12 +229,12 @@ def refine(parse_text: Any, parse: dict[str, Any], tracker: Any) -> None:
     found, found_confidence = _intent(combined)
     if sure and (
         found == name
-        or found != previous_topic(tracker)
-        or found_confidence < confidence + BACK_REFERENCE_MARGIN
+        or found_confidence < confidence + SURE_MARGIN
     ):
-        # A sure parse changes only for a short question that points back at the last answer
-        # ("how long do they last?" after the side effects): when read with the previous
-        # question it is about that answer's topic. "Does that hurt?" keeps its own topic.
+        # A sure parse changes only for a short question that reads as part of the previous
+        # one: "how long do they last?" after the side effects, "for how long?" after "how
+        # often do I need it?" (alone: the session length), "till when?": read with the
+        # previous question, clearly surer of another topic ("does that hurt?" stays).
         return
     if found in ANSWERABLE and found_confidence >= CONTEXT_MIN:
         parse["context"] = {"from_intent": name, "from_confidence": confidence}
@@ -295,24 +293,9 @@ def _stays_urgent(parse: dict[str, Any]) -> bool:
     return bool(safety.get("fired")) and safety.get("source") in ("rules", "error", "intent")
 
 
-def refers_back(text: str) -> bool:
-    """A short question with a word pointing at what was just said ("is that common?")."""
-    words = _WORD.findall(text.lower())
-    return len(words) <= BACK_REFERENCE_MAX_WORDS and any(w in _BACK_REFERENCES for w in words)
-
-
-def previous_topic(tracker: Any) -> str | None:
-    """The topic of the conversation's last vetted answer, if any."""
-    for event in reversed(list(tracker.events)):
-        if getattr(event, "type_name", "") != "bot":
-            continue
-        metadata = getattr(event, "metadata", None)
-        meta = metadata.get(REPLY_METADATA_KEY) if isinstance(metadata, dict) else None
-        if not isinstance(meta, dict) or meta.get("kind") != ANSWER:
-            continue
-        if meta.get("intent") in ANSWERABLE:
-            return meta["intent"]
-    return None
+def is_short(text: str) -> bool:
+    """Short enough to be part of the previous question ("for how long?", "till when?")."""
+    return len(_WORD.findall(text.lower())) <= SHORT_MAX_WORDS
 
 
 def previous_question(tracker: Any) -> str | None:

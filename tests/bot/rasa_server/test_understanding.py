@@ -95,7 +95,8 @@ def test_after_a_button_the_answered_topic_title_is_the_context(monkeypatch):
 @pytest.mark.parametrize(
     "original",
     [
-        parse("ask_aftercare", 0.8, "and gym?"),  # sure enough on its own words
+        # sure enough on its own words, and too long to be part of the previous question
+        parse("ask_aftercare", 0.8, "and is it fine to go to the gym in the evening after it?"),
         parse("report_urgent_symptoms", 1.0, "and now i can't swallow"),
         parse("clinical_question", 0.9, "and with my warfarin?"),
         parse("other_language", 1.0, "y el gimnasio?"),
@@ -209,15 +210,15 @@ def answered(topic: str):
 
 
 @pytest.mark.parametrize(
-    ("text", "refers"),
-    [("how long do they last", True), ("is that common?", True), ("do those go away?", True),
-     ("does it hurt?", False), ("what about the cost?", False), ("and gym?", False),
+    ("text", "short"),
+    [("how long do they last", True), ("for how long?", True), ("till when?", True),
+     ("is that the same for the consult one?", True),
      ("how long do they last and is there anything at all that I can do about them", False)],
 )  # fmt: skip
-def test_refers_back(text, refers):
-    from bot.rasa_server.understanding import refers_back
+def test_is_short(text, short):
+    from bot.rasa_server.understanding import is_short
 
-    assert refers_back(text) is refers
+    assert is_short(text) is short
 
 
 def test_a_sure_follow_up_pointing_back_takes_the_last_answers_topic():
@@ -231,25 +232,47 @@ def test_a_sure_follow_up_pointing_back_takes_the_last_answers_topic():
 
 
 @pytest.mark.parametrize(
-    ("combined", "last_answer"),
+    ("before", "text", "own", "combined"),
     [
-        (("ask_session_length", 0.6), "ask_session_length"),  # less sure than the message alone
-        (("ask_cost_insurance", 0.95), "ask_session_length"),  # not the last answer's topic
-        (("ask_injection_pain", 0.95), "ask_session_length"),  # the message's own topic
+        ("how often do i need it?", "for how long?", ("ask_session_length", 0.84),
+         ("ask_treatment_schedule", 0.98)),
+        ("how often do you repeat it", "till when?", ("ask_when_results", 0.71),
+         ("ask_treatment_schedule", 0.99)),
+        ("will it fix migraines for good", "not even after years of it?",
+         ("ask_treatment_schedule", 0.52), ("ask_is_it_a_cure", 0.99)),
+    ],
+)  # fmt: skip
+def test_a_short_sure_question_read_with_the_previous_one_takes_the_clearer_topic(
+    before, text, own, combined
+):
+    nlu = FakeNlu({f"{before} {text}": combined})
+    message = parse(own[0], own[1], text)
+    refine(nlu, message, tracker(user(before), answered("ask_treatment_schedule")))
+    assert message["intent"] == {"name": combined[0], "confidence": combined[1]}
+    assert message["context"] == {"from_intent": own[0], "from_confidence": own[1]}
+
+
+@pytest.mark.parametrize(
+    "combined",
+    [
+        ("ask_session_length", 0.6),  # less sure than the message alone
+        ("ask_cost_insurance", 0.95),  # not surer by the margin
+        ("ask_injection_pain", 0.95),  # the message's own topic
     ],
 )
-def test_a_sure_follow_up_keeps_its_own_topic_otherwise(combined, last_answer):
+def test_a_sure_follow_up_keeps_its_own_topic_otherwise(combined):
     before = "how long does a session take?"
     nlu = FakeNlu({f"{before} does that hurt?": combined})
     message = parse("ask_injection_pain", 0.9, "does that hurt?")
-    refine(nlu, message, tracker(user(before, "ask_session_length"), answered(last_answer)))
+    refine(nlu, message, tracker(user(before), answered("ask_session_length")))
     assert message["intent"] == {"name": "ask_injection_pain", "confidence": 0.9}
     assert "context" not in message
 
 
-def test_a_sure_message_without_a_back_reference_is_not_parsed_again():
+def test_a_sure_long_question_is_not_parsed_again():
     nlu = FakeNlu({})
-    message = parse("ask_cost_insurance", 0.9, "what about the cost?")
+    text = "what about the cost of the whole course of treatment over a year?"
+    message = parse("ask_cost_insurance", 0.9, text)
     refine(nlu, message, tracker(user("does it hurt?"), answered("ask_injection_pain")))
     assert nlu.asked == [] and message["intent"]["name"] == "ask_cost_insurance"
 
@@ -272,11 +295,3 @@ def test_only_an_faq_topic_moves_and_only_for_a_clearly_surer_reading(text, own,
     refine(nlu, message, tracker(user(before, "ask_side_effects"), answered("ask_side_effects")))
     assert message["intent"] == {"name": own[0], "confidence": own[1]}
     assert "context" not in message
-
-
-@pytest.mark.parametrize("metadata", [None, {}, {"reply_metadata": "answer"}, "odd"])
-def test_previous_topic_skips_odd_bot_events(metadata):
-    from bot.rasa_server.understanding import previous_topic
-
-    odd = SimpleNamespace(type_name="bot", metadata=metadata)
-    assert previous_topic(tracker(answered("ask_aftercare"), odd)) == "ask_aftercare"
