@@ -118,6 +118,9 @@ CLINICAL_FIRES = [
     ("does it work for migraine with aura? that's the type i get", "own situation confirmed"),
     ("should i stop taking my propranolol before the shots", "stop or change a medicine"),
     ("i get 12 headache days a month, do i count as chronic", "own headache pattern"),
+    ("am i a candidate? i get about 20 migraine days a month", "own headache pattern"),
+    ("i have tried three preventives already, am i a good candidate?", "own headache pattern"),
+    ("with 9 headache days a month would i qualify", "own headache pattern"),
     ("is it safe for me with my heart condition", "safe for me"),
     ("i have a heart condition, will that be a problem", "own conditions"),
     ("I have headaches every day and numb hands, what do I have?", "diagnosis request"),
@@ -139,6 +142,10 @@ CLINICAL_DOES_NOT_FIRE = [
     "do i need to bring a list of my medications to the first appointment",
     "can i get help with medication overuse headache there",
     "how many headache days do you need to qualify",  # general eligibility
+    "do you need at least 15 headache days a month to get it?",  # the criteria
+    "is the minimum 15 migraine days a month or 8?",
+    "i'm a bit of a baby with needles, can my sister come in with me?",
+    "should i bring my medicine list to the first visit",
     "can i take a hot shower after",
     "should i take the whole day off work",
     "what happens at the first visit",
