@@ -32,15 +32,24 @@ _CANNOT = re.compile(
 )
 
 
+# French and Italian elided articles and pronouns ("l'orticaria", "j'ai", "un'esplosione"):
+# spaCy keeps them one word, so "orticaria" would never be found. Written as two words; not
+# the English "n't" of the patterns (two letters must follow).
+_ELISION = re.compile(
+    r"\b(l|d|j|c|s|n|m|t|qu|un|dell|all|dall|nell|sull|coll|quell|quest|nessun|tutt)'(?=[a-z]{2})"
+)
+
+
 def fold(text: str) -> str:
-    """Lowercase, accents removed, phone apostrophes made plain, every "can't" written
-    "unable" (spaCy would split "cannot"): how patterns see a message."""
+    """Lowercase, accents removed, phone apostrophes made plain, French and Italian elisions
+    split ("l'orticaria" -> "l orticaria"), every "can't" written "unable" (spaCy would split
+    "cannot"): how patterns see a message."""
     text = text.replace("\u2019", "'").replace("\u2018", "'").lower()
     decomposed = unicodedata.normalize("NFD", text)
     text = unicodedata.normalize(
         "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
     )
-    return _CANNOT.sub("unable", text)
+    return _CANNOT.sub("unable", _ELISION.sub(r"\1 ", text))
 
 
 @dataclass(frozen=True)
