@@ -200,9 +200,12 @@ class SafetyDetector:
             have.setdefault(key, set()).add(number)
         spans = []
         text = doc.text  # built anew on every access
+        negations = self.spec.cues.inside_words.get("negation", ())
         for category, phrase in self.spec.substrings:
             at = text.find(phrase)
             if at >= 0:
+                if any(text[max(0, at - 3) : at].endswith(n) for n in negations):
+                    continue  # "没有吞咽困难": said to be absent, in a script without spaces
                 span = doc.char_span(at, at + len(phrase), label=category, alignment_mode="expand")
                 if span is not None:
                     spans.append(span)
