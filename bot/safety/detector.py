@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import spacy
@@ -151,11 +150,8 @@ class SafetyDetector:
             if self._cue(clause, "hearsay"):
                 continue
             now = self._now(sentence)
-            if self._cue(clause, "history") or (
-                not now
-                and (self._cue(sentence, "history") or _past_year(sentence))
-            ):
-                continue  # "my dad had a stroke years ago", "... in 2019"
+            if self._cue(clause, "history") or (not now and self._cue(sentence, "history")):
+                continue  # "my dad had a stroke years ago"
             own_or_reported = personal or report
             if (own_or_reported or not general) if now else (own_or_reported and not general):
                 yield _to_match(span)
@@ -279,16 +275,6 @@ class SafetyDetector:
         ) or (
             inside and any(w in clause.text for w in self.spec.cues.inside_words.get("general", ()))
         )
-
-
-def _past_year(sentence: Span) -> bool:
-    """A year at least two before this one ("had a stroke in 2019"): a story, like "years
-    ago". Not last year: "my last injections were in December" may be weeks ago."""
-    this_year = date.today().year
-    return any(
-        len(t.text) == 4 and t.text.isdigit() and 1900 <= int(t.text) < this_year - 1
-        for t in sentence
-    )
 
 
 def _asks(sentence: Span) -> bool:

@@ -144,7 +144,6 @@ CLINICAL_DOES_NOT_FIRE = [
     "how many headache days do you need to qualify",  # general eligibility
     "do you need at least 15 headache days a month to get it?",  # the criteria
     "is the minimum 15 migraine days a month or 8?",
-    "i'm a bit of a baby with needles, can my sister come in with me?",
     "should i bring my medicine list to the first visit",
     "can i take a hot shower after",
     "should i take the whole day off work",
