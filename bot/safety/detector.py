@@ -88,7 +88,6 @@ class SafetyDetector:
         self._clinical = Matcher(self.nlp.vocab)
         self._clinical_needs_person: dict[str, bool] = {}
         self._clinical_last = {rule.name: rule.last for rule in self.spec.clinical}
-        self._clinical_unless = {rule.name: rule.unless for rule in self.spec.clinical}
         for rule in self.spec.clinical:
             compiled = [compile_phrase(p, self.spec.clinical_macros) for p in rule.patterns]
             self._clinical.add(rule.name, compiled)
@@ -172,9 +171,6 @@ class SafetyDetector:
                 # "bring a list of my meds" or "my medicine list", "medication overuse
                 # headache": not advice
                 continue
-            unless = self._clinical_unless[span.label_]
-            if unless and any(t.lower_ in unless for t in _sentence_of(doc, span)):
-                continue  # "do I need 15 headache days a month to qualify?": the criteria
             if span.label_ == "own symptom" and self._general(span.sent):
                 continue  # "will i bruise?": a general question about what may happen
             return _to_match(span)

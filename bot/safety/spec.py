@@ -112,9 +112,6 @@ class ClinicalRule:
     needs_person: bool  # only with a first- or third-person word in the message
     patterns: tuple[str, ...]
     last: bool = False  # the least specific reasons: named only when nothing else matched
-    # Not when one of these words is in the match's sentence ("do I NEED 15 headache days a
-    # month to qualify?" asks about the criteria, not about the writer's own headaches).
-    unless: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -229,7 +226,6 @@ def _load_clinical(
             needs_person=str(rule.get("needs_person", "true")).lower() == "true",
             patterns=tuple(str(p) for p in rule["patterns"]),
             last=str(rule.get("last", "false")).lower() == "true",
-            unless=frozenset(fold(str(w)) for w in rule.get("unless") or []),
         )
         for rule in raw["rules"]
     )

@@ -142,8 +142,6 @@ CLINICAL_DOES_NOT_FIRE = [
     "do i need to bring a list of my medications to the first appointment",
     "can i get help with medication overuse headache there",
     "how many headache days do you need to qualify",  # general eligibility
-    "do you need at least 15 headache days a month to get it?",  # the criteria
-    "is the minimum 15 migraine days a month or 8?",
     "should i bring my medicine list to the first visit",
     "can i take a hot shower after",
     "should i take the whole day off work",
