@@ -59,6 +59,10 @@ class SafetyRules(GraphComponent):
             "language_intent": OTHER_LANGUAGE,
             # Predictions that personal clinical context may override.
             "overridable_intents": sorted(FAQ_INTENTS | {"out_of_scope"}),
+            # A personal-question intent below this confidence is confirmed (to full
+            # confidence) when the rules or the learned check also read it as personal; the
+            # FallbackClassifier's threshold would otherwise make it "did you mean".
+            "confirm_clinical_below": 0.5,
             # The red-flag specification and the learned check's examples.
             "safety_dir": "data/safety",
             # The learned check's urgent probability from which a message is urgent. Chosen
@@ -253,7 +257,15 @@ class SafetyRules(GraphComponent):
             found = {"source": "language", "rule": f"language {base['language']}"}
             _set(message, self.config["language_intent"], {**base, **found})
             return
-        if predicted in set(self.config["overridable_intents"]):
+        unsure_clinical = (
+            predicted == self.config["clinical_intent"]
+            and confidence < self.config["confirm_clinical_below"]
+        )
+        if predicted in set(self.config["overridable_intents"]) or unsure_clinical:
+            # An unsure "personal question" that the rules or the learned check confirm is
+            # made sure: the fallback after us would turn it into "did you mean ...?", and a
+            # personal question must reach a person ("I work nights. Does sleep deprivation
+            # make Botox less effective for someone like me?": classifier 0.25, check 0.94).
             found = self._personal_context(doc, probabilities)
             if found is not None:
                 threshold = self.config["answer_first_confidence"]

@@ -401,3 +401,40 @@ def test_each_sentence_can_make_the_message_personal_or_urgent(tmp_path, urgent,
                             "intent": {"name": "ask_eligibility", "confidence": 0.9}})  # fmt: skip
     component.process([message])
     assert message.get("intent")["name"] == intent
+
+
+class _Personal:
+    """A learned check that answers a fixed [urgent, clinical, general] for every unit."""
+
+    def __init__(self, clinical: float) -> None:
+        self.clinical = clinical
+
+    def proba(self, texts, embeddings):
+        return np.array([[0.01, self.clinical, 0.99 - self.clinical] for _ in texts])
+
+
+@pytest.mark.parametrize(
+    ("confidence", "p_clinical", "intent", "confirmed"),
+    [
+        (0.25, 0.94, "clinical_question", 1.0),  # unsure, the check agrees: sure, to a person
+        (0.25, 0.10, "clinical_question", 0.25),  # the check disagrees: left for the fallback
+        (0.80, 0.94, "clinical_question", 0.80),  # sure already: nothing to confirm
+    ],
+)
+def test_an_unsure_personal_question_the_learned_check_confirms_is_made_sure(
+    confidence, p_clinical, intent, confirmed
+):
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.minilm import UNIT_VECTORS
+    from bot.nlu.safety_rules import SafetyRules
+    from bot.safety.classifier import units
+
+    text = "does working nights make it work less well for someone like that?"
+    component = SafetyRules({}, classifier=_Personal(p_clinical), languages=_English())
+    assert component.detector.clinical(text) is None  # only the learned check can confirm it
+    vectors = np.zeros((len(units(text)), 384))
+    predicted = {"name": "clinical_question", "confidence": confidence}
+    message = Message(data={"text": text, UNIT_VECTORS: vectors, "intent": predicted})
+    component.process([message])
+    assert message.get("intent") == {"name": intent, "confidence": confirmed}
