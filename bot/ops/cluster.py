@@ -205,7 +205,7 @@ class Cluster:
     def rasa_command(self, port: int) -> list[str]:
         return [
             sys.executable, "-m", "bot.rasa_server", "run", "--enable-api",
-            "--auth-token", self.token or "", "--interface", HOST, "--port", str(port),
+            f"--auth-token={self.token or ''}", "--interface", HOST, "--port", str(port),
             "--model", str(self.model_path), "--endpoints", str(CLUSTER_ENDPOINTS),
             "--credentials", "credentials.yml",
         ]  # fmt: skip

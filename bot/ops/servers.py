@@ -136,7 +136,9 @@ class ServerSet:
             return [str(bin_dir / "bot"), "web", "--port", str(self.web_port)]
         rasa_args = [
             sys.executable, "-m", "bot.rasa_server", "run", "--enable-api",
-            "--auth-token", self.token,
+            # One argument with "=": a token may start with "-" (token_urlsafe), which argparse
+            # would read as another option ("expected one argument").
+            f"--auth-token={self.token}",
             "--interface", HOST, "--port", str(self.rasa_port), "--model", str(self.model_path),
             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
         ]  # fmt: skip
