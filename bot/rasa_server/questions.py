@@ -16,7 +16,8 @@ _QUESTION_START = (
 _JOINERS = r"and\s+also|and|also|plus|oh\s+and|and\s+then|then|as\s+well\s+as|or|&"
 # After a joining word, also an asked-for answer: "... and whether it is repeated", "and tell
 # me if insurance covers it".
-_ASKED_AFTER_JOIN = r"(?:whether|if|tell\s+me|let\s+me\s+know|explain)"
+# Not "and if so, how much?": that is the same question.
+_ASKED_AFTER_JOIN = r"(?:whether|if(?!\s+so\b)|tell\s+me|let\s+me\s+know|explain)"
 # " and does it…", ", and is it…": a joining word where a question word follows.
 _JOIN = re.compile(
     rf"(?:\s*[,;]\s*|\s+)(?:{_JOINERS})\s+(?=(?:{_QUESTION_START}|{_ASKED_AFTER_JOIN})\b)",

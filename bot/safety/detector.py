@@ -196,7 +196,12 @@ class SafetyDetector:
         for category, phrase in self.spec.substrings:
             at = text.find(phrase)
             if at >= 0:
-                if any(text[max(0, at - 3) : at].endswith(n) for n in negations):
+                before = text[max(0, at - 3) : at]
+                if (
+                    any(before.endswith(n) for n in negations)
+                    and not before.endswith("有没有")  # "whether": "他有没有中风?"
+                    and not self.spec.categories[category].negation_proof
+                ):
                     continue  # "没有吞咽困难": said to be absent, in a script without spaces
                 span = doc.char_span(at, at + len(phrase), label=category, alignment_mode="expand")
                 if span is not None:

@@ -41,6 +41,7 @@ from bot.rasa_server.understanding import previous_question, refine
         ("please tell me what the first visit involves, and whether it is repeated?",
          ["please tell me what the first visit involves", "whether it is repeated?"]),
         ("I'd like to book, what happens at it?", ["I'd like to book", "what happens at it?"]),
+        ("is it covered and if so how much", ["is it covered and if so how much"]),
         ("can you cancel tuesday and tell me if i owe anything",
          ["can you cancel tuesday", "tell me if i owe anything"]),
         ("I'm bringing my son (he's 17) to his first consult",

@@ -211,3 +211,17 @@ def test_an_unknown_inside_words_list_is_refused(tmp_path):
     cues.write_text(cues.read_text() + "  whoever: [x]\n", encoding="utf-8")
     with pytest.raises(ValueError, match="whoever"):
         load_spec(copy)
+
+
+@pytest.mark.parametrize(
+    ("text", "fires"),
+    [
+        ("打完针一个星期，没有吞咽困难", False),  # said to be absent
+        ("我爸是不是中风了", True),  # "is it a stroke?": 不是 is not a negation here
+        ("我妈有没有中风了，我好担心", True),  # "whether" is not a negation
+        ("她说她没有自残", True),  # suicide and self-harm: never switched off by a negation
+    ],
+)
+def test_a_negation_before_a_phrase_in_chinese(detector, text, fires):
+    assert (detector.urgent(text) is not None) is fires
+
