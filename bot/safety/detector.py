@@ -23,7 +23,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from bot.safety.spec import SAFETY_DIR, SafetySpec, compile_pattern, compile_phrase, fold, load_spec
+from bot.safety.spec import SAFETY_DIR, Cues, SafetySpec, compile_pattern, compile_phrase, fold, load_spec
 
 NEGEX_EXTENSION = "negex"
 _SENTENCE_END = {".", "?", "!", "\n", "\n\n", "。", "？", "！", "؟"}
@@ -101,7 +101,7 @@ class SafetyDetector:
     def parse(self, text: str) -> Doc:
         """The message as the rules see it: folded, with clause and sentence boundaries."""
         doc = self.nlp(_UNSPACED_PUNCT.sub(r" \1 ", fold(text)))
-        _mark_clauses(doc, self.spec.cues.clause_breaks)
+        _mark_clauses(doc, self.spec.cues)
         return doc
 
     def urgent(self, text: str | Doc) -> SafetyMatch | None:
@@ -149,7 +149,7 @@ class SafetyDetector:
             if self._cue(clause, "hearsay"):
                 continue
             now = self._now(sentence)
-            if self._cue(clause, "history") or (not now and self._cue(sentence, "history")):
+            if self._history(clause) or (not now and self._history(sentence)):
                 continue  # "my dad had a stroke years ago"
             own_or_reported = personal or report
             if (own_or_reported or not general) if now else (own_or_reported and not general):
@@ -255,6 +255,25 @@ class SafetyDetector:
         words = [w for name in names for w in cues.inside_words.get(name, ())]
         return any(w in span.text for w in words)
 
+    def _history(self, span: Span) -> bool:
+        """Whether ``span`` tells a story from the past ("years ago", "since childhood"); an
+        age ("I'm 45 years old", "tengo 30 anos") is not one."""
+        cues = self.spec.cues
+        if any(w in span.text for w in cues.inside_words.get("history", ())):
+            return True
+        doc = span.doc
+        for token in span:
+            if token.lower_ not in cues.history:
+                continue
+            after = {t.lower_ for t in doc[token.i + 1 : token.i + 3]}
+            before = doc[max(0, token.i - 2) : token.i]
+            is_age = bool(after & cues.age_after) or (
+                len(before) == 2 and before[1].like_num and before[0].lower_ in cues.age_before
+            )
+            if not is_age:
+                return True
+        return False
+
     def _personal(self, span: Span) -> bool:
         return self._cue(span, "first_person", "other_person")
 
@@ -309,9 +328,10 @@ def _build_negex(nlp: Language, extra_negations: list[str]):  # noqa: ANN202 - n
     return Negex(nlp, "negex", terms.get_patterns(), [], NEGEX_EXTENSION, [])
 
 
-def _mark_clauses(doc: Doc, breaks: frozenset[str]) -> None:
+def _mark_clauses(doc: Doc, cues: Cues) -> None:
     """Sentence starts at every clause boundary (NegEx scopes negation to a "sentence"), and
     the true sentence number of each token in ``doc.user_data``."""
+    breaks = cues.clause_breaks
     sentence, sentences = 0, []
     for i, token in enumerate(doc):
         if i == 0:
@@ -323,6 +343,10 @@ def _mark_clauses(doc: Doc, breaks: frozenset[str]) -> None:
                 ends_sentence
                 or previous.text in _CLAUSE_PUNCT
                 or (token.lower_ in breaks and not previous.is_punct)
+                or (
+                    token.lower_ in cues.joins
+                    and any(t.lower_ in cues.now for t in doc[i + 1 : i + 3])
+                )
                 or token.is_space
             )
             if ends_sentence or token.is_space:

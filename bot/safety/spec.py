@@ -75,7 +75,8 @@ class Category:
 # The word lists of cues.yml, each a field of Cues.
 WORD_LISTS = (
     "negation", "ability", "fine", "clause_breaks", "first_person", "other_person", "now",
-    "report", "distant", "general", "question_general", "hearsay", "history",
+    "report", "distant", "general", "question_general", "hearsay", "history", "age_after",
+    "age_before", "joins",
 )  # fmt: skip
 
 
@@ -97,6 +98,9 @@ class Cues:
     question_general: frozenset[str]
     hearsay: frozenset[str]
     history: frozenset[str]
+    age_after: frozenset[str]
+    age_before: frozenset[str]
+    joins: frozenset[str]
     no_symptoms: list[str]
     signed: bool
     # Cue name -> folded substrings found inside words: Chinese has no spaces and Arabic joins
