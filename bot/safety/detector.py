@@ -342,7 +342,14 @@ def _mark_clauses(doc: Doc, cues: Cues) -> None:
             token.is_sent_start = (
                 ends_sentence
                 or previous.text in _CLAUSE_PUNCT
-                or (token.lower_ in breaks and not previous.is_punct)
+                or (
+                    token.lower_ in breaks
+                    and not previous.is_punct
+                    and not any(
+                        t.lower_ in cues.anymore.get(token.lower_, ())
+                        for t in doc[max(0, i - 2) : i]
+                    )
+                )
                 or (
                     token.lower_ in cues.joins
                     and any(t.lower_ in cues.now for t in doc[i + 1 : i + 3])

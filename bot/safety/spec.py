@@ -106,6 +106,8 @@ class Cues:
     # Cue name -> folded substrings found inside words: Chinese has no spaces and Arabic joins
     # pronouns to words ("عندي", "I have"), so their cues cannot be whole words.
     inside_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Break word -> the negations after which it means "anymore" ("je ne peux plus avaler").
+    anymore: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,7 @@ def load_spec(directory: Path = SAFETY_DIR) -> SafetySpec:
         no_symptoms=[str(p) for p in raw.get("no_symptoms") or []],
         signed=bool(reviewer) and PLACEHOLDER not in reviewer and bool(reviewed_on),
         inside_words=_inside_words(raw),
+        anymore={str(k): frozenset(map(str, v)) for k, v in (raw.get("anymore") or {}).items()},
     )
     clinical, macros, clinical_signed = _load_clinical(directory / "clinical.yml", cues.macros)
     return SafetySpec(categories, cues, tuple(substrings), clinical, macros, clinical_signed)

@@ -225,3 +225,36 @@ def test_an_unknown_inside_words_list_is_refused(tmp_path):
 def test_a_negation_before_a_phrase_in_chinese(detector, text, fires):
     assert (detector.urgent(text) is not None) is fires
 
+
+
+# Clause boundaries scope negation and history: "and" before a here-and-now word starts one;
+# "plus" / "mais" / "más" right after a negated verb mean "anymore" and do not.
+@pytest.mark.parametrize(
+    ("text", "clauses"),
+    [
+        ("i've had migraines for 20 years and since this morning i can't swallow", 2),
+        ("i'm 45 years old and now my face droops", 2),
+        ("my husband and my son came with me", 1),
+        ("je ne peux plus avaler depuis hier", 1),
+        ("nao consigo mais engolir", 1),
+        ("ya no puedo mas tragar", 1),
+        ("je n'ai pas de fievre mais j'ai le cou raide", 2),
+        ("no fever plus my neck is stiff", 2),
+    ],
+)
+def test_clause_boundaries(detector, text, clauses):
+    assert len(list(detector.parse(text).sents)) == clauses, text
+
+
+@pytest.mark.parametrize(
+    ("text", "fires"),
+    [
+        ("my son is 12 years old and just had a seizure", True),
+        ("tenho 40 anos e nao consigo engolir desde ontem", True),
+        ("tengo 30 anos y desde esta manana no puedo tragar", True),
+        ("my dad had a stroke years ago", False),
+        ("mi padre tuvo un derrame hace anos", False),
+    ],
+)
+def test_an_age_is_not_a_story_from_the_past(detector, text, fires):
+    assert (detector.urgent(text) is not None) is fires, text
