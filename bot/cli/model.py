@@ -69,6 +69,11 @@ def _faq_figures(model: Path) -> dict[str, dict]:
         "FAQ in conversation, development (tuned on)": faq_development_sets(),
         "FAQ in conversation, sealed (never read, never tuned on)": faq_sealed_sets(),
     }
+    if len(faq_sealed_sets()) > 1:
+        # Each sealed set alone too: a newer set has been scored fewer times than an older one.
+        groups.update(
+            {f"FAQ in conversation, sealed, {p.name} alone": [p] for p in faq_sealed_sets()}
+        )
     for title, paths in groups.items():
         if not paths:
             continue
