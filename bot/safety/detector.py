@@ -287,12 +287,18 @@ class SafetyDetector:
 
     def _general(self, clause: Span, inside: bool = True) -> bool:
         words = [t.lower_ for t in clause]
-        # "can't"/"cannot" is a report of inability, not "can botox cause ...".
-        return any(
-            w in self.spec.cues.general
-            and not (i + 1 < len(words) and words[i + 1] in {"n't", "not", "nt"})
-            for i, w in enumerate(words)
-        ) or (
+        cues = self.spec.cues
+
+        def unable(i: int) -> bool:
+            # "can't"/"cannot", "no puede", "kan niet": a report of inability, not "can botox
+            # cause ...".
+            after = words[i + 1] if i + 1 < len(words) else ""
+            before = words[i - 1] if i > 0 else ""
+            return after in {"n't", "not", "nt"} or (
+                words[i] in cues.ability and (before in cues.negation or after in cues.negation)
+            )
+
+        return any(w in cues.general and not unable(i) for i, w in enumerate(words)) or (
             inside and any(w in clause.text for w in self.spec.cues.inside_words.get("general", ()))
         )
 

@@ -28,7 +28,7 @@ _NON_LATIN = re.compile(r"[^\x00-\u024f]")
 # Every English way of saying "not able to", as one word for the patterns.
 _CANNOT = re.compile(
     r"\b(?:can ?not|can'?t|could ?n'?t|could not|unable to|won'?t be able to|not able to|"
-    r"wo n't|won'?t|will not)\b"
+    r"wo n't|won'?t|will not|can no longer|could no longer|no longer able to)\b"
 )
 
 
