@@ -14,7 +14,8 @@ parse with its safety check, may add:
   question that reads as part of the previous one ("how long do they last?" after the side
   effects, "for how long?" after "how often do I need it?"), when the two read together are
   clearly surer of another topic (never small talk, an admin question, which goes to staff, or
-  the serious risks).
+  the serious risks). A sure "out of scope" that starts like a continuation ("what about
+  swimming", "and makeup?") is read with the previous question too, against a higher bar.
 
 Context never lowers safety: a message the safety layer judged urgent, clinical or in another
 language on its own words is left exactly as it is, a contextual parse is used only when it
@@ -65,8 +66,16 @@ SHORT_MAX_WORDS = 8
 SURE_MARGIN = 0.1
 SERIOUS_RISKS = "ask_serious_risks"
 _WORD = re.compile(r"[a-z']+")
-# Small talk the context may reinterpret when unsure ("and gym?" read as out of scope).
-_REINTERPRETABLE = ANSWERABLE | {NLU_FALLBACK, "out_of_scope", "affirm", "deny"}
+# Small talk the context may reinterpret when unsure ("and gym?" read as out of scope, "who
+# will I see" as goodbye).
+_REINTERPRETABLE = ANSWERABLE | {
+    NLU_FALLBACK, "out_of_scope", "affirm", "deny", "goodbye", "greet", "thank"
+}  # fmt: skip
+OUT_OF_SCOPE = "out_of_scope"
+# A sure "out of scope" that starts like the rest of a sentence ("what about swimming", "and
+# makeup?") is read with the previous question too, and moves only when that is this sure.
+CONTINUING_MIN = 0.8
+_CONTINUES = re.compile(r"^\W*(?:and|or|also|plus|same|even|what about|how about)\b")
 
 _installed = False
 _original: Any = None
@@ -218,6 +227,9 @@ def refine(parse_text: Any, parse: dict[str, Any], tracker: Any) -> None:
     if name == CLINICAL or name not in _REINTERPRETABLE:
         return
     sure = name != NLU_FALLBACK and confidence >= UNSURE_BELOW
+    continuing = name == OUT_OF_SCOPE and is_short(text) and bool(_CONTINUES.match(text.lower()))
+    if continuing:
+        sure = False  # judged like an unsure parse, against a higher bar (CONTINUING_MIN)
     if sure and (name not in FAQ_INTENTS or name == SERIOUS_RISKS or not is_short(text)):
         # Admin questions go to staff, small talk stays small talk, and "are they dangerous?"
         # keeps the serious-risks answer with its urgent button: only short FAQ questions move.
@@ -227,16 +239,13 @@ def refine(parse_text: Any, parse: dict[str, Any], tracker: Any) -> None:
         return
     combined = parse_text(f"{before} {text}")
     found, found_confidence = _intent(combined)
-    if sure and (
-        found == name
-        or found_confidence < confidence + SURE_MARGIN
-    ):
+    if sure and (found == name or found_confidence < confidence + SURE_MARGIN):
         # A sure parse changes only for a short question that reads as part of the previous
         # one: "how long do they last?" after the side effects, "for how long?" after "how
         # often do I need it?" (alone: the session length), "till when?": read with the
         # previous question, clearly surer of another topic ("does that hurt?" stays).
         return
-    if found in ANSWERABLE and found_confidence >= CONTEXT_MIN:
+    if found in ANSWERABLE and found_confidence >= (CONTINUING_MIN if continuing else CONTEXT_MIN):
         parse["context"] = {"from_intent": name, "from_confidence": confidence}
         parse["intent"] = {"name": found, "confidence": found_confidence}
         parse["intent_ranking"] = combined.get("intent_ranking") or [parse["intent"]]

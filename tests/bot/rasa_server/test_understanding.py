@@ -309,3 +309,37 @@ def test_only_an_faq_topic_moves_and_only_for_a_clearly_surer_reading(text, own,
     refine(nlu, message, tracker(user(before, "ask_side_effects"), answered("ask_side_effects")))
     assert message["intent"] == {"name": own[0], "confidence": own[1]}
     assert "context" not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "combined", "moves"),
+    [
+        ("what about swimming", ("ask_aftercare", 0.95), True),
+        ("and makeup?", ("ask_aftercare", 0.85), True),
+        ("and makeup?", ("ask_aftercare", 0.7), False),  # surer than an unsure parse must be
+        ("is it sunny there today", ("ask_aftercare", 0.95), False),  # not a continuation
+    ],
+)
+def test_a_sure_out_of_scope_continuation_is_read_with_the_previous_question(
+    text, combined, moves
+):
+    nlu = FakeNlu({f"can i go back to work the same day? {text}": combined})
+    message = parse("out_of_scope", 0.6, text)
+    refine(nlu, message, tracker(user("can i go back to work the same day?")))
+    assert (message["intent"]["name"] == "ask_aftercare") is moves
+    if moves:
+        assert message["context"] == {"from_intent": "out_of_scope", "from_confidence": 0.6}
+
+
+def test_an_unsure_goodbye_in_a_conversation_is_read_with_the_previous_question():
+    nlu = FakeNlu({"first appointment what happens who will i see": ("ask_first_visit", 0.9)})
+    message = parse("goodbye", 0.43, "who will i see")
+    refine(nlu, message, tracker(user("first appointment what happens")))
+    assert message["intent"]["name"] == "ask_first_visit"
+
+
+def test_a_sure_goodbye_stays_a_goodbye():
+    nlu = FakeNlu({})
+    message = parse("goodbye", 0.95, "ok bye")
+    refine(nlu, message, tracker(user("first appointment what happens")))
+    assert message["intent"]["name"] == "goodbye" and nlu.asked == []
