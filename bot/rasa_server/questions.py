@@ -13,7 +13,7 @@ _QUESTION_START = (
     r"can|could|should|shall|may|might|am|has|have)"
 )
 # "and", "also", "plus", "or", "then", "&"… joining two questions (only before a question word).
-_JOINERS = r"and\s+also|and|also|plus|oh\s+and|and\s+then|then|as\s+well\s+as|or|&"
+_JOINERS = r"and\s+also|and|also|plus|oh\s+and|and\s+then|then|as\s+well\s+as|or|&|\+|n"
 # After a joining word, also an asked-for answer: "... and whether it is repeated", "and tell
 # me if insurance covers it".
 # Not "and if so, how much?": that is the same question.

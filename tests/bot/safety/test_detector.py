@@ -114,6 +114,7 @@ CLINICAL_FIRES = [
     ("is it normal that i still have a bruise where they injected me?", "own symptom"),
     ("is it riskier for people with my condition?", "own symptom"),
     ("do the injection spots itch the next day? mine do, a bit", "own situation confirmed"),
+    ("does it help migraines tied to periods? mine always are", "own situation confirmed"),
     ("is a bump normal a week after? i can still feel one", "own situation confirmed"),
     ("does it work for migraine with aura? that's the type i get", "own situation confirmed"),
     ("should i stop taking my propranolol before the shots", "stop or change a medicine"),
