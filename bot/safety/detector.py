@@ -100,7 +100,12 @@ class SafetyDetector:
 
     def parse(self, text: str) -> Doc:
         """The message as the rules see it: folded, with clause and sentence boundaries."""
-        doc = self.nlp(_UNSPACED_PUNCT.sub(r" \1 ", fold(text)))
+        folded = _UNSPACED_PUNCT.sub(r" \1 ", fold(text)).rstrip()
+        if folded and folded[-1] not in _SENTENCE_END:
+            # The end of a message ends its last sentence: patterns that need a full stop
+            # ("... not be here much longer .") also hold when the patient wrote none.
+            folded += " ."
+        doc = self.nlp(folded)
         _mark_clauses(doc, self.spec.cues)
         return doc
 
