@@ -73,4 +73,3 @@ def _comma_split(text: str) -> list[str]:
         else:
             pieces.append(piece)
     return pieces
-

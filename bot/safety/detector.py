@@ -23,7 +23,15 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from bot.safety.spec import SAFETY_DIR, Cues, SafetySpec, compile_pattern, compile_phrase, fold, load_spec
+from bot.safety.spec import (
+    SAFETY_DIR,
+    Cues,
+    SafetySpec,
+    compile_pattern,
+    compile_phrase,
+    fold,
+    load_spec,
+)
 
 NEGEX_EXTENSION = "negex"
 _SENTENCE_END = {".", "?", "!", "\n", "\n\n", "。", "？", "！", "؟"}

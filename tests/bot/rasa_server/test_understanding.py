@@ -324,9 +324,7 @@ def test_only_an_faq_topic_moves_and_only_for_a_clearly_surer_reading(text, own,
         ("is it sunny there today", ("ask_aftercare", 0.95), False),  # not a continuation
     ],
 )
-def test_a_sure_out_of_scope_continuation_is_read_with_the_previous_question(
-    text, combined, moves
-):
+def test_a_sure_out_of_scope_continuation_is_read_with_the_previous_question(text, combined, moves):
     nlu = FakeNlu({f"can i go back to work the same day? {text}": combined})
     message = parse("out_of_scope", 0.6, text)
     refine(nlu, message, tracker(user("can i go back to work the same day?")))

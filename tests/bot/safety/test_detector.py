@@ -227,7 +227,6 @@ def test_a_negation_before_a_phrase_in_chinese(detector, text, fires):
     assert (detector.urgent(text) is not None) is fires
 
 
-
 # Clause boundaries scope negation and history: "and" before a here-and-now word starts one;
 # "plus" / "mais" / "más" right after a negated verb mean "anymore" and do not.
 @pytest.mark.parametrize(
