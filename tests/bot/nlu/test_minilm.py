@@ -106,10 +106,30 @@ def test_each_distinct_text_is_embedded_once_and_like_on_its_own(monkeypatch):
     long = "so i had my third round on thursday and everything went fine, " * 4
     texts = ["does it hurt", long, "does it hurt", "can i drive after", long]
     vectors = encoder.encode(texts)
-    assert sum(rows) == 3 and len(rows) == 2  # two distinct short texts together, the long alone
+    if encoder.per_text:  # int8: every distinct text in a call of its own
+        assert rows == [1, 1, 1]
+    else:  # float32: two distinct short texts together, the long alone
+        assert sum(rows) == 3 and len(rows) == 2
     assert np.array_equal(vectors[0], vectors[2]) and np.array_equal(vectors[1], vectors[4])
     alone = np.vstack([encoder._run([t]) for t in texts])
     assert np.abs(vectors - alone).max() < 1e-5
+
+
+def test_an_int8_embedding_does_not_depend_on_the_texts_beside_it():
+    """Dynamic quantisation scales activations per call: with other texts (and their padding)
+    in the same call, a text would come out different, and the cache would keep whichever
+    version came first. Each text is embedded alone, so its embedding is the same anywhere."""
+    from bot.nlu.minilm import MiniLMEncoder
+
+    encoder = MiniLMEncoder(shared_encoder_file(), cache_size=0, threads=2)
+    if not encoder.per_text:
+        pytest.skip("float32 encoder on this CPU: batches are exact")
+    text = "does it hurt"
+    others = ["so i had my third round on thursday and everything went fine " * 3, "ok", "hi"]
+    alone = encoder.encode([text])[0]
+    for batch in ([text, *others], [*others, text], [text] * 2 + others * 10):
+        together = encoder.encode(batch)
+        assert np.array_equal(together[batch.index(text)], alone)
 
 
 @pytest.mark.parametrize("threads", ["1", "3"])
@@ -118,8 +138,12 @@ def test_the_shared_encoder_uses_the_threads_of_the_settings(monkeypatch, thread
 
     monkeypatch.setenv("CLINIC_ENCODER_THREADS", threads)
     monkeypatch.setattr(minilm, "_SHARED", {})  # a fresh encoder, the cached one left alone
-    options = minilm.shared_encoder().session.get_session_options()
-    assert (options.intra_op_num_threads, options.inter_op_num_threads) == (int(threads), 1)
+    encoder = minilm.shared_encoder()
+    options = encoder.session.get_session_options()
+    # int8 embeds texts one per call, so the threads go to texts at once, one core each.
+    inside = 1 if encoder.per_text else int(threads)
+    assert (options.intra_op_num_threads, options.inter_op_num_threads) == (inside, 1)
+    assert encoder.workers == (int(threads) if encoder.per_text else 1)
 
 
 def shared_encoder_file():
@@ -131,10 +155,11 @@ def shared_encoder_file():
 
 @pytest.mark.slow
 def test_onnx_embeddings_match_tensorflow_on_the_heldout_messages():
-    """The exported encoder gives TensorFlow's embeddings (cosine >= 0.99 each)."""
+    """The exported encoder gives TensorFlow's embeddings: cosine >= 0.99 on average, and no
+    message below 0.95 (int8 weights; float32 gives >= 0.99 each)."""
     from bot.config import HELDOUT_PATH, PROJECT_ROOT
     from bot.maintain.training import load_nlu_examples
-    from bot.nlu.minilm_export import MIN_COSINE, TensorFlowMiniLM, cosines
+    from bot.nlu.minilm_export import MIN_INT8_COSINE, TensorFlowMiniLM, cosines
 
     texts = [text for _, text in load_nlu_examples(PROJECT_ROOT / HELDOUT_PATH)]
     assert len(texts) > 100
@@ -143,7 +168,8 @@ def test_onnx_embeddings_match_tensorflow_on_the_heldout_messages():
     similarity = cosines(onnx, reference)
     print(f"\nONNX vs TensorFlow on {len(texts)} held-out messages: "
           f"cosine min {similarity.min():.6f}, mean {similarity.mean():.6f}")
-    assert similarity.min() >= MIN_COSINE
+    assert similarity.mean() >= 0.99
+    assert similarity.min() >= MIN_INT8_COSINE
 
 
 def test_repeated_texts_with_the_cache_on_are_embedded_once_and_then_remembered(monkeypatch):
