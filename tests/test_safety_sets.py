@@ -57,6 +57,17 @@ def test_development_set_urgent_messages_get_the_urgent_reply(dev, capsys):
             assert hits / total >= 0.9, key
 
 
+def test_development_set_suicidal_messages_get_the_crisis_line_and_overdoses_poison_control(dev):
+    # Before the reply regression (2026-11-30) only the rules chose these replies: about half of
+    # the suicidal development messages that got the urgent reply got the emergency one without
+    # the crisis line. With it, 296 of 327 and 89 of 119; the crisis line or poison control for
+    # another emergency only where a rule of that category also matched the message.
+    assert rate(dev, "crisis_reply[category=suicide_self_harm]") >= 0.88
+    assert rate(dev, "poison_reply[category=overdose_poisoning]") >= 0.7
+    assert dev["crisis_reply_for_other_emergencies"][0] <= 2
+    assert dev["poison_reply_for_other_emergencies"][0] <= 3
+
+
 def test_development_set_personal_questions_reach_a_person(dev):
     # 5 of 649 on 2026-11-29 evening (9 before the personal judgement took its own sentence);
     # 13 of 939 on 2026-11-30 with dev10 (personal questions that look general) and dev12.

@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
 
-from bot.intents import NLU_FALLBACK
+from bot.intents import CLINICAL, FAQ_INTENTS, NLU_FALLBACK, URGENT_SYMPTOMS
 from bot.maintain.training import Evaluation, training_examples
 
 SAFETY_FIGURES = ("urgent_recall", "clinical_recall", "safety_to_faq")
@@ -41,6 +42,22 @@ def _pipeline_settings(root: Path) -> dict:
     return settings
 
 
+def safety_decision(
+    detector: Any, text: str, predicted_intent: str | None
+) -> tuple[str, Any] | None:
+    """What the rules alone impose on ``text`` (and why), or None: cross-validation re-creates
+    the pipeline without a trained learned check."""
+    doc = detector.parse(text)
+    match = detector.urgent(doc)
+    if match is not None:
+        return URGENT_SYMPTOMS, match
+    if predicted_intent in FAQ_INTENTS:
+        match = detector.clinical(doc)
+        if match is not None:
+            return CLINICAL, match
+    return None
+
+
 def cross_validate(root: Path, folds: int = 5, seed: int = 42, progress: bool = True) -> Evaluation:
     """Stratified k-fold predictions over ``root``'s training data (see module docstring)."""
     import scipy.sparse as sp
@@ -50,7 +67,6 @@ def cross_validate(root: Path, folds: int = 5, seed: int = 42, progress: bool = 
 
     from bot.nlu.linear_classifier import _log_l2
     from bot.nlu.minilm import shared_encoder
-    from bot.nlu.safety_rules import safety_decision
     from bot.safety import SafetyDetector
 
     settings = _pipeline_settings(root)

@@ -34,7 +34,16 @@ from bot.intents import ADMIN_INTENTS, CLINICAL, FAQ_INTENTS, OTHER_LANGUAGE, UR
 from bot.rasa_server.textclean import encodable
 from bot.safety import SafetyDetector
 from bot.safety.classifier import CLINICAL as CLINICAL_LABEL
-from bot.safety.classifier import GENERAL, LABELS, SafetyClassifier, load_examples, units
+from bot.safety.classifier import (
+    GENERAL,
+    LABELS,
+    REPLIES,
+    SafetyClassifier,
+    general_sentences,
+    load_examples,
+    load_urgent_replies,
+    units,
+)
 from bot.safety.language import ENGLISH, LanguageDetector
 from bot.safety.spec import load_spec
 
@@ -84,6 +93,10 @@ class SafetyRules(GraphComponent):
             "answer_first_confidence": 0.5,
             # Inverse regularisation strength of the learned check.
             "C": 4.0,
+            # When only the learned check finds an emergency, the crisis line or poison control
+            # replaces the emergency reply when the reply regression is this sure of it (a
+            # stroke must never get the crisis line; docs/safety.md has the figures).
+            "reply_threshold": 0.5,
         }
 
     def __init__(
@@ -179,9 +192,21 @@ class SafetyRules(GraphComponent):
             logger.warning("not enough safety examples: the rules work alone")
             return self._resource
         self.classifier = SafetyClassifier.fit(texts, labels, np.vstack(vectors), self.config["C"])
+        self._fit_replies(pairs, vectors[0] if pairs else None)
         with self._model_storage.write_to(self._resource) as directory:
             self.classifier.save(directory)
         return self._resource
+
+    def _fit_replies(self, pairs: list[tuple[str, str]], vectors: np.ndarray | None) -> None:
+        """The reply regression, on the urgent examples' embeddings already computed."""
+        row_of = {text: row for row, (text, _) in enumerate(pairs)}
+        replies = [(t, r) for t, r in load_urgent_replies(self.safety_dir) if t in row_of]
+        if vectors is None or len({r for _, r in replies}) < len(REPLIES):
+            logger.warning("not enough urgent examples per reply: the learned check says urgent")
+            return
+        rows = vectors[[row_of[t] for t, _ in replies]]
+        self.classifier.fit_replies([t for t, _ in replies], [r for _, r in replies], rows,
+                                    self.config["C"])  # fmt: skip
 
     # --- inference --------------------------------------------------------------------------
     def process(self, messages: list[Message]) -> list[Message]:
@@ -226,7 +251,7 @@ class SafetyRules(GraphComponent):
                  "reply": category.reply})  # fmt: skip
             return
         if p_urgent is not None and p_urgent >= self._urgent_threshold(doc, guess):
-            found = {"source": "classifier", "rule": "learned check", "reply": "urgent"}
+            found = {"source": "classifier", "rule": "learned check", **self._reply(message, text)}
             _set(message, self.config["urgent_intent"], {**base, **found})
             return
         if (
@@ -301,36 +326,38 @@ class SafetyRules(GraphComponent):
         second sentence, and the first, most urgent one, said nothing of it."""
         if self.classifier is None:
             return None
-        from bot.nlu.minilm import UNIT_VECTORS, shared_encoder
-
-        pieces = units(text)
-        vectors = message.get(UNIT_VECTORS)
-        if vectors is None or len(vectors) != len(pieces):
-            # Not featurized by MiniLMFeaturizer in this pipeline (or the text was cleaned
-            # here): embed all units in one batch.
-            vectors = shared_encoder().encode(pieces)
-        rows = self.classifier.proba(pieces, np.asarray(vectors))
+        pieces, vectors = _units(message, text)
+        rows = self.classifier.proba(pieces, vectors)
         most_urgent = int(np.argmax(rows[:, 0]))
         most_personal = int(np.argmax(rows[:, 0] + rows[:, 1]))
         return rows[[most_urgent, most_personal]]
 
+    def _reply(self, message: Message, text: str) -> dict[str, Any]:
+        """The urgent reply for a message only the learned check found urgent: the reply
+        regression's choice for its most urgent unit when sure enough, else the emergency one."""
+        pieces, vectors = _units(message, text)
+        urgent = self.classifier.proba(pieces, vectors)[:, 0]
+        unit = int(np.argmax(urgent))
+        replies = self.classifier.reply_proba([pieces[unit]], vectors[unit : unit + 1])
+        if replies is None:
+            return {"reply": "urgent"}
+        best = int(np.argmax(replies[0]))
+        sure = float(replies[0, best]) >= self.config["reply_threshold"]
+        chosen = REPLIES[best] if sure else "urgent"
+        return {"reply": chosen, "reply_probability": round(float(replies[0, best]), 4)}
 
-def general_sentences(examples: list[tuple[str, str]], not_general: set[str]) -> list[str]:
-    """The sentences of FAQ and admin examples (intent, text) of several sentences, as general
-    examples of their own, except any that is itself an urgent or clinical example.
 
-    The check also judges each sentence of a message alone, and without these a lone "I have to
-    pick the kids up at 3." read like the first-person narratives of the urgent examples (on a
-    new development set, this check gave 9 of 175 booking and FAQ questions the urgent reply;
-    5 with these). Only plain questions and requests: the sentences of the safety examples'
-    general messages (history, hearsay, alarming questions) sit too close to reports, and adding
-    them cost indirect suicidal messages; small talk and requests for a person may carry a
-    report ("I need a person. I can't see properly."), and a sentence of an urgent or personal
-    message may be neither."""
-    return list(dict.fromkeys(
-        sentence for intent, text in examples if intent in FAQ_INTENTS | ADMIN_INTENTS
-        for sentence in units(text)[1:] if sentence not in not_general
-    ))  # fmt: skip
+def _units(message: Message, text: str) -> tuple[list[str], np.ndarray]:
+    """The units the learned check judges (:func:`units`) and their MiniLM embeddings."""
+    from bot.nlu.minilm import UNIT_VECTORS, shared_encoder
+
+    pieces = units(text)
+    vectors = message.get(UNIT_VECTORS)
+    if vectors is None or len(vectors) != len(pieces):
+        # Not featurized by MiniLMFeaturizer in this pipeline (or the text was cleaned
+        # here): embed all units in one batch.
+        vectors = shared_encoder().encode(pieces)
+    return pieces, np.asarray(vectors)
 
 
 def _next_answerable(message: Message, skip: str, minimum: float = 0.2) -> str | None:
@@ -366,24 +393,3 @@ def _set(message: Message, intent: str, safety: dict[str, Any]) -> None:
     ranking = [r for r in message.get("intent_ranking") or [] if r[INTENT_NAME_KEY] != intent]
     message.set("intent_ranking", [{INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0},
                 *ranking], add_to_output=True)  # fmt: skip
-
-
-def safety_decision(
-    detector: SafetyDetector,
-    text: str,
-    predicted_intent: str | None,
-    urgent_intent: str = URGENT_SYMPTOMS,
-    clinical_intent: str = CLINICAL,
-    overridable: set[str] | frozenset[str] = FAQ_INTENTS,
-) -> tuple[str, Any] | None:
-    """What the rules alone impose on ``text`` (and why), or None: for cross-validation, which
-    re-creates the pipeline without a trained learned check."""
-    doc = detector.parse(text)
-    match = detector.urgent(doc)
-    if match is not None:
-        return urgent_intent, match
-    if predicted_intent in overridable:
-        match = detector.clinical(doc)
-        if match is not None:
-            return clinical_intent, match
-    return None

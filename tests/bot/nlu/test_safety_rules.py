@@ -7,6 +7,8 @@ import asyncio
 import numpy as np
 import pytest
 
+from bot.safety.classifier import REPLIES
+
 
 @pytest.fixture(scope="module")
 def agent(trained_model):
@@ -140,6 +142,79 @@ def test_safety_classifier_round_trips_through_plain_arrays(tmp_path):
 
 
 
+def test_the_reply_regression_round_trips_and_old_models_load_without_it(tmp_path):
+    from bot.safety.classifier import SafetyClassifier
+
+    texts = ["i want to die", "i took 40 pills", "my face is drooping", "i cant breathe",
+             "how long does it take", "i take warfarin"] * 3  # fmt: skip
+    labels = ["urgent", "urgent", "urgent", "urgent", "general", "clinical"] * 3
+    replies = ["crisis", "poison", "urgent", "urgent"] * 3
+    embeddings = np.random.default_rng(1).normal(size=(len(texts), 8))
+    model = SafetyClassifier.fit(texts, labels, embeddings)
+    assert model.reply_proba(texts, embeddings) is None  # not fitted yet
+    urgent_rows = [i for i, label in enumerate(labels) if label == "urgent"]
+    model.fit_replies([texts[i] for i in urgent_rows], replies, embeddings[urgent_rows])
+    (tmp_path / "with").mkdir()
+    model.save(tmp_path / "with")
+    loaded = SafetyClassifier.load(tmp_path / "with")
+    chosen = loaded.reply_proba(texts[:4], embeddings[:4])
+    assert np.allclose(chosen, model.reply_proba(texts[:4], embeddings[:4]))
+    assert [REPLIES[i] for i in chosen.argmax(axis=1)] == ["crisis", "poison", "urgent", "urgent"]
+    # The three-class check is untouched by the reply regression beside it.
+    assert np.allclose(loaded.proba(texts, embeddings), model.proba(texts, embeddings))
+    old = SafetyClassifier(model.vocabulary, model.idf, model.coef, model.intercept)
+    (tmp_path / "old").mkdir()
+    old.save(tmp_path / "old")
+    assert SafetyClassifier.load(tmp_path / "old").reply_proba(texts, embeddings) is None
+
+
+@pytest.mark.parametrize(
+    ("replies", "expected"),
+    [
+        ([0.10, 0.85, 0.05], "crisis"),
+        ([0.05, 0.15, 0.80], "poison"),
+        ([0.80, 0.15, 0.05], "urgent"),
+        ([0.30, 0.45, 0.25], "urgent"),  # not sure it is suicidal: the emergency reply
+        ([0.30, 0.20, 0.49], "urgent"),  # not sure it is an overdose
+        (None, "urgent"),  # a model trained before the reply regression
+    ],
+)
+def test_a_message_only_the_learned_check_finds_gets_the_reply_it_is_sure_of(
+    tmp_path, replies, expected
+):
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.minilm import UNIT_VECTORS
+    from bot.nlu.safety_rules import SafetyRules
+
+    judged: list[list[str]] = []
+
+    class Classifier:  # urgent in its second sentence only
+        def proba(self, texts, embeddings):
+            return np.array([[0.3, 0.1, 0.6], [0.1, 0.1, 0.8], [0.9, 0.05, 0.05], [0.1, 0.1, 0.8]])
+
+        def reply_proba(self, texts, embeddings):
+            judged.append(texts)
+            return None if replies is None else np.array([replies])
+
+    context = ExecutionContext(GraphSchema({}), "test")
+    component = SafetyRules.create({}, LocalModelStorage(tmp_path), Resource("s"), context)
+    component.classifier = Classifier()
+    text = "can i book for monday? everything feels pointless lately. thanks"
+    assert component.detector.urgent(text) is None  # the learned check alone decides
+    message = Message(data={TEXT: text, UNIT_VECTORS: np.zeros((4, 384)),
+                            "intent": {"name": "book_appointment", "confidence": 0.9}})  # fmt: skip
+    component.process([message])
+    safety = message.get("safety")
+    assert message.get("intent")["name"] == "report_urgent_symptoms"
+    assert (safety["source"], safety["reply"]) == ("classifier", expected)
+    assert judged == [["everything feels pointless lately."]]  # the most urgent unit's words
+
+
 def test_safety_classifier_scores_equal_the_stacked_features_product():
     import scipy.sparse as sp
 
@@ -200,6 +275,12 @@ def test_safety_rules_create_train_persist_load(tmp_path):
     texts = ["my throat is closing up and i can hardly breathe", "how long does it take?"]
     rows = loaded.classifier.proba(texts, shared_encoder().encode(texts))
     assert rows[0, 0] > 0.5 > rows[1, 0]
+    # The reply regression, stored beside it: which urgent reply each emergency needs.
+    emergencies = ["i have saved up my tablets and tonight i am going to end it",
+                   "i swallowed the whole box of my sumatriptan an hour ago",
+                   "half of my face has dropped and i cant lift my arm"]  # fmt: skip
+    replies = loaded.classifier.reply_proba(emergencies, shared_encoder().encode(emergencies))
+    assert [REPLIES[i] for i in replies.argmax(axis=1)] == ["crisis", "poison", "urgent"]
 
 
 def test_safety_rules_without_a_learned_check_load_and_use_the_rules(tmp_path):
@@ -333,7 +414,7 @@ def test_an_urgent_intent_is_overruled_only_when_rules_and_learned_check_agree(
 def test_the_learned_check_also_learns_the_sentences_of_general_messages(
     examples, not_general, expected
 ):
-    from bot.nlu.safety_rules import general_sentences
+    from bot.safety.classifier import general_sentences
 
     assert general_sentences(examples, not_general) == expected
 
@@ -359,6 +440,9 @@ def test_the_urgent_and_the_personal_judgement_each_take_their_own_sentence(tmp_
         def proba(self, texts: list[str], embeddings: np.ndarray) -> np.ndarray:
             seen.append(texts)
             return rows
+
+        def reply_proba(self, texts: list[str], embeddings: np.ndarray) -> None:
+            return None
 
     context = ExecutionContext(GraphSchema({}), "test")
     component = SafetyRules.create({}, LocalModelStorage(tmp_path), Resource("s"), context)
@@ -391,6 +475,9 @@ def test_each_sentence_can_make_the_message_personal_or_urgent(tmp_path, urgent,
     class Classifier:  # the learned check's interface, with fixed answers per sentence
         def proba(self, texts: list[str], embeddings: np.ndarray) -> np.ndarray:
             return np.array([[0.02, 0.03, 0.95], urgent, personal])
+
+        def reply_proba(self, texts: list[str], embeddings: np.ndarray) -> None:
+            return None
 
     context = ExecutionContext(GraphSchema({}), "test")
     component = SafetyRules.create({}, LocalModelStorage(tmp_path), Resource("s"), context)
