@@ -43,6 +43,11 @@ class ActionUrgentSymptoms(Action):
         else:
             # For a report in another language, that language's version first.
             text, kind = messages().bilingual(reply_key, safety.get("language")), URGENT
+            if safety.get("source") == "classifier" and reply_key != "urgent":
+                # The learned check chose the crisis line or poison control, and a learned
+                # choice can be wrong (an allergic reaction read as suicidal): the emergency
+                # instruction always comes with it.
+                text += "\n\n" + messages().bilingual("urgent", safety.get("language"))
         # Sent first in the reply list, and nothing below can stop it: a failure to record is
         # logged at CRITICAL, never raised.
         metadata: dict[str, Any] = {

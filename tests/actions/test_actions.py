@@ -204,6 +204,23 @@ def test_crisis_and_poisoning_get_their_own_reply_and_number(
     assert _wait_for_escalations(action_settings.database_url)[0].priority == "urgent"
 
 
+@pytest.mark.parametrize("reply_key", ["crisis", "poison"])
+def test_a_reply_the_learned_check_chose_comes_with_the_emergency_instruction(
+    action_settings, dispatcher, make_tracker, domain, reply_key
+):
+    from actions.common import messages
+
+    safety = {"fired": True, "rule": "learned check", "reply": reply_key, "source": "classifier",
+              "reply_probability": 0.7}  # fmt: skip
+    ActionUrgentSymptoms().run(
+        dispatcher, make_tracker("report_urgent_symptoms", safety=safety), domain
+    )
+    message = _only_message(dispatcher)
+    assert message["text"] == f"{messages().text(reply_key)}\n\n{messages().text('urgent')}"
+    assert message["reply_metadata"]["urgent_reply"] == reply_key
+    assert _wait_for_escalations(action_settings.database_url)[0].priority == "urgent"
+
+
 def test_a_spanish_report_gets_the_spanish_reply_first_then_the_english_one(
     action_settings, dispatcher, make_tracker, domain
 ):
