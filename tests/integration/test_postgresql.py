@@ -35,14 +35,19 @@ def test_bot_tables_migrate_and_work_on_postgresql(postgres_url):
 def test_rasa_tracker_store_uses_the_same_url(postgres_url):
     import asyncio
 
-    from rasa.core.tracker_store import SQLTrackerStore
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    store = SQLTrackerStore(Domain.empty(), host=postgres_url)  # what endpoints.yml configures
+    from bot.rasa_server.tracker_store import ClinicSQLTrackerStore
+
+    store = ClinicSQLTrackerStore(Domain.empty(), host=postgres_url)  # what endpoints.yml sets
     tracker = DialogueStateTracker.from_events("pg-sender", [UserUttered("hello")])
     asyncio.run(store.save(tracker))
     restored = asyncio.run(store.retrieve("pg-sender"))
     assert [e.text for e in restored.events if isinstance(e, UserUttered)] == ["hello"]
+    restored.update(UserUttered("again"))
+    asyncio.run(store.save(restored))  # the count read with the tracker, not counted again
+    again = asyncio.run(store.retrieve("pg-sender"))
+    assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["hello", "again"]
     assert {"events", "escalations"} <= set(inspect(make_engine(postgres_url)).get_table_names())

@@ -47,3 +47,13 @@ def test_same_verdict_and_message_as_rasa(patched, response: dict, valid: bool) 
     assert got[0] is valid
     if not valid:
         assert "Failed to validate Action server response" in got[1]
+
+
+def test_is_empty_is_rasas_answer_kept_per_domain(patched) -> None:
+    from rasa.shared.core.domain import Domain
+
+    empty, full = Domain.empty(), Domain.from_yaml("intents:\n- greet\n")
+    assert Domain.is_empty is not rasa_speedups._original_is_empty
+    assert (empty.is_empty(), full.is_empty()) == (True, False)
+    assert (empty.is_empty(), full.is_empty()) == (True, False)  # the kept answers
+    assert rasa_speedups._original_is_empty(full) is False
