@@ -91,6 +91,9 @@ class SafetyDetector:
                     self._requirements[key] = len(requirements)
                     for number, alternatives in enumerate(requirements):
                         self._required.add(f"{key}|{number}", alternatives)
+        self._substring_starts: dict[str, set[int]] = {}
+        for index, (_, phrase) in enumerate(self.spec.substrings):
+            self._substring_starts.setdefault(phrase[:1], set()).add(index)
         self._no_symptoms = Matcher(self.nlp.vocab)
         self._no_symptoms.add(
             "no symptoms", [compile_phrase(p, cues.macros) for p in cues.no_symptoms]
@@ -208,7 +211,7 @@ class SafetyDetector:
         spans = []
         text = doc.text  # built anew on every access
         negations = self.spec.cues.inside_words.get("negation", ())
-        for category, phrase in self.spec.substrings:
+        for category, phrase in self._substrings_in(text):
             at = text.find(phrase)
             if at >= 0:
                 before = text[max(0, at - 3) : at]
@@ -227,6 +230,15 @@ class SafetyDetector:
                 continue
             spans.append(Span(doc, start, end, label=key.split("|", 1)[0]))
         return _earliest(spans)
+
+    def _substrings_in(self, text: str) -> list[tuple[str, str]]:
+        """The (category, phrase) pairs of ``spec.substrings`` whose first character ``text``
+        holds, in their order: most messages hold no Chinese or Arabic character at all."""
+        present = set(text) & self._substring_starts.keys()
+        if not present:
+            return []
+        wanted = set().union(*(self._substring_starts[c] for c in present))
+        return [pair for index, pair in enumerate(self.spec.substrings) if index in wanted]
 
     def _negated(self, doc: Doc, candidates: list[Span]) -> set[Span]:
         """Candidates NegEx finds negated within their clause."""

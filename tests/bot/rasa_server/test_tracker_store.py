@@ -33,12 +33,15 @@ def _user_texts(tracker: DialogueStateTracker) -> list[str]:
     return [e.text for e in tracker.events if isinstance(e, UserUttered)]
 
 
-def _rows(store: SQLTrackerStore, sender: str) -> list[tuple[str, str]]:
+def _rows(store: SQLTrackerStore, sender: str) -> list[tuple]:
     with store.engine.connect() as connection:
         return [
             tuple(row)
             for row in connection.execute(
-                sql("select type_name, data from events where sender_id = :s order by id"),
+                sql(
+                    "select sender_id, type_name, timestamp, intent_name, action_name, data"
+                    " from events where sender_id = :s order by id"
+                ),
                 {"s": sender},
             )
         ]
@@ -65,7 +68,7 @@ def test_a_conversation_is_stored_row_for_row_like_rasas_store(tmp_path):
     }
     turns = [
         [UserUttered("hello"), ActionExecuted("utter_greet"), BotUttered("hi")],
-        [UserUttered("does it hurt?"), ActionExecuted("action_answer")],
+        [UserUttered("does it hurt?", {"name": "ask_pain"}), ActionExecuted("action_answer")],
         [UserUttered("and gym?")],
     ]
     for store in stores.values():
@@ -78,7 +81,8 @@ def test_a_conversation_is_stored_row_for_row_like_rasas_store(tmp_path):
             run(store.save(tracker))
             run(store.save(tracker))  # a second save of the same tracker adds nothing
     ours, theirs = _rows(stores["ours"], "p1"), _rows(stores["rasa"], "p1")
-    assert [r[0] for r in ours] == [r[0] for r in theirs]
+    assert ours == theirs  # every column of every row
+    assert "ask_pain" in [row[3] for row in ours]
     assert len(ours) == 1 + sum(len(events) for events in turns)
     assert _user_texts(run(stores["ours"].retrieve("p1"))) == ["hello", "does it hurt?", "and gym?"]
 

@@ -87,3 +87,12 @@ def test_patterns_without_an_anchor_are_always_tried(detector):
     assert found == {"number then weeks", "stuck"}
     assert [s.label_ for s in matcher(doc, as_spans=True)] == ["number then weeks", "stuck"]
     assert matcher(detector.parse("nothing here")) == []
+
+
+def test_substrings_looked_up_by_first_character_are_those_found_by_searching_all(detector):
+    texts = _development_texts()
+    assert any(detector._substrings_in(detector.parse(t).text) for t in texts)
+    for text in texts:
+        folded = detector.parse(text).text
+        every = [pair for pair in detector.spec.substrings if folded.find(pair[1]) >= 0]
+        assert [p for p in detector._substrings_in(folded) if folded.find(p[1]) >= 0] == every
