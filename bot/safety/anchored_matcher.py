@@ -73,7 +73,7 @@ class AnchoredMatcher:
 
     def __init__(self, vocab: Vocab) -> None:
         self.vocab = vocab
-        self._groups: dict[Anchor, Matcher] = {}  # in the order they were made
+        self._groups: dict[Anchor, Matcher] = {}
         self._always: Matcher | None = None
         self._by_word: dict[str, set[Anchor]] = {}
         self._by_start: dict[str, set[Anchor]] = {}
@@ -113,7 +113,7 @@ class AnchoredMatcher:
             self._by_piece.setdefault(piece, set()).add(anchor)
 
     def candidates(self, doc: Doc) -> list[Matcher]:
-        """The groups whose anchor ``doc`` holds, in the order they were added."""
+        """The groups whose anchor ``doc`` holds (in no particular order: ``__call__`` sorts)."""
         lowers = {token.lower_ for token in doc}
         found: set[Anchor] = set()
         for word in lowers:
